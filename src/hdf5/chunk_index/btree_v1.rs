@@ -1,0 +1,58 @@
+//! Version-1 B-tree nodes of type 1 (raw-data chunks): spec III.A.1 "Version 1 B-trees".
+//!
+//! A node is `TREE`, type, level, entries used, two sibling addresses, then keys and child
+//! addresses interleaved. A type-1 key is the chunk's stored size, its filter mask and its
+//! element offset in each dimension (plus a trailing 0 for the element-size dimension).
+
+use super::{ChunkIndexSpec, IndexStep, IndexWork};
+use crate::hdf5::cache::Cache;
+use crate::hdf5::cursor::Geometry;
+use crate::hdf5::error::{bad, Parse};
+use crate::manifest::ChunkRef;
+
+const STRUCTURE: &str = "v1 B-tree chunk node";
+
+/// Read one node: leaves give chunks, internal nodes give their children.
+pub(crate) fn step(spec: &ChunkIndexSpec, addr: u64, cache: &Cache, geo: Geometry) -> Parse<IndexStep> {
+    let prefix = 8 + 2 * u64::from(geo.sizeof_offsets);
+    let mut c = cache.cursor(STRUCTURE, addr, prefix, geo)?;
+    c.signature(b"TREE")?;
+    let node_type = c.u8()?;
+    if node_type != 1 {
+        return bad(STRUCTURE, addr, format!("node type {node_type}, expected 1 (raw data chunks)"));
+    }
+    let level = c.u8()?;
+    let entries = u64::from(c.u16()?);
+    let rank = spec.chunk_dims.len();
+    let key_size = 8 + 8 * (rank as u64 + 1);
+    let body = entries * (key_size + u64::from(geo.sizeof_offsets)) + key_size;
+    let mut c = cache.cursor(STRUCTURE, addr, prefix + body, geo)?;
+    c.skip(prefix as usize)?;
+
+    let mut step = IndexStep::default();
+    if level == 0 {
+        step.chunks.reserve(entries as usize);
+    }
+    for _ in 0..entries {
+        let key_at = c.file_pos();
+        let length = u64::from(c.u32()?);
+        let filter_mask = c.u32()?;
+        let mut coords = Vec::with_capacity(rank);
+        for d in 0..rank {
+            let offset = c.u64()?;
+            let chunk = spec.chunk_dims[d];
+            if chunk == 0 || offset % chunk != 0 {
+                return bad(STRUCTURE, key_at, format!("offset {offset} in dimension {d} is not a multiple of the chunk size {chunk}"));
+            }
+            coords.push(offset / chunk);
+        }
+        c.skip(8)?; // element-size dimension, always 0
+        let child = c.required_address()?;
+        if level == 0 {
+            step.chunks.push(ChunkRef { coords, offset: child, length, filter_mask, href: None });
+        } else {
+            step.more.push(IndexWork::BtreeV1Node(child));
+        }
+    }
+    Ok(step)
+}

@@ -1,0 +1,13 @@
+//! The native HDF5 metadata reader: superblock, object headers, groups and chunk indexes,
+//! read through [`crate::source::ByteSource`] without libhdf5 (HDF5 File Format Specification 3.0).
+
+mod btree_v2;
+pub(crate) mod cache;
+mod checksum;
+mod chunk_index;
+pub(crate) mod cursor;
+mod dense;
+pub(crate) mod error;
+mod fractal_heap;
+
+pub use error::Hdf5Error;
