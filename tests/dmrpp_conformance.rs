@@ -70,7 +70,24 @@ fn close(a: f64, b: f64) -> bool {
     a == b || ((a - b).abs() <= 1e-5 * a.abs().max(b.abs()))
 }
 
+/// Sidecars that are wrong about a variable (checked by hand against the HDF5 file).
+const KNOWN_SIDECAR_ERRORS: &[(&str, &str, &str)] = &[
+    ("ntypes.h5.dmrpp", "/atomic_type_3", "old build_dmrpp declared the HDF5 int8 dataset as DAP Int16"),
+    ("swath_wrong_dim_rp.nc.dmrpp", "/pre_wrong", "the test file's point: the sidecar names a dimension of the wrong size"),
+];
+
 fn compare(t: &mut Tally, file: &str, xml: &str, a: &ArrayMeta, r: &Value) {
+    if let Some((_, _, why)) = KNOWN_SIDECAR_ERRORS.iter().find(|(f, p, _)| *f == file && *p == a.path) {
+        println!("  known sidecar error, not compared: {file} {}: {why}", a.path);
+        t.limit("known sidecar error (see KNOWN_SIDECAR_ERRORS)");
+        return;
+    }
+    let layout = r["layout"].as_str().unwrap();
+    if a.layout == Layout::Compact && layout != "compact" {
+        // vlsa / specialstructuredata / missingdata: values in the XML, the file has byte ranges.
+        t.limit("values carried inline instead of byte ranges (vlsa, specialstructuredata, missingdata)");
+        return;
+    }
     let mut diff = |what: String| t.differences.push(format!("{file} {}: {what}", a.path));
     let shape: Vec<u64> = r["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
     if a.shape != shape {
@@ -105,7 +122,7 @@ fn compare(t: &mut Tally, file: &str, xml: &str, a: &ArrayMeta, r: &Value) {
     if let (Some(order), Some(ro)) = (a.dtype.order(), rt["order"].as_str()) {
         let ours = if order == ByteOrder::Le { "LE" } else { "BE" };
         if ours != ro {
-            if xml.contains("byteOrder=") {
+            if xml.contains("byteOrder=") && !a.chunks.is_empty() {
                 t.differences.push(format!("{file} {}: byte order {ours} != {ro}", a.path));
             } else {
                 t.limit("byte order not stated (sidecar has no byteOrder)");
@@ -118,13 +135,6 @@ fn compare(t: &mut Tally, file: &str, xml: &str, a: &ArrayMeta, r: &Value) {
         }
     }
 
-    let layout = r["layout"].as_str().unwrap();
-    let inline_values = a.layout == Layout::Compact && layout != "compact";
-    if inline_values {
-        // vlsa / specialstructuredata: values in the XML, the file has byte ranges.
-        t.limit("values carried inline instead of byte ranges (vlsa, specialstructuredata)");
-        return;
-    }
     let ours_layout = match a.layout {
         Layout::Chunked => "chunked",
         Layout::Contiguous => "contiguous",
@@ -168,6 +178,8 @@ fn compare(t: &mut Tally, file: &str, xml: &str, a: &ArrayMeta, r: &Value) {
         ("user", None) => {
             if matches!(a.dtype, Datatype::String { .. }) {
                 t.limit("string fill value written as unsupported-string");
+            } else if !xml.contains("fillValue=") {
+                t.limit("fill value not stated (sidecar has no fillValue)");
             } else {
                 t.differences.push(format!("{file} {}: fill value missing (answer key: {})", a.path, r["fill_value"]));
             }
@@ -278,13 +290,18 @@ fn dmrpp_pairs_match_libhdf5_answer_keys() {
                 }
                 // dmrpp:missingdata variables are synthesised by the CF option: no HDF5 dataset.
                 None if a.inline.is_some() && a.layout == Layout::Compact => without_dataset += 1,
+                // Chunks in another file (per-chunk href, e.g. HDF-EOS5 `_mvs.h5` companions).
+                None if !a.chunks.is_empty() && a.chunks.iter().all(|c| c.href.is_some()) => {
+                    assert!(a.chunks.iter().all(|c| c.href.as_deref().is_some_and(|h| h.ends_with("_mvs.h5"))));
+                    without_dataset += 1;
+                }
                 None => t.differences.push(format!("{name} {}: not in the answer key", a.path)),
             }
         }
         not_described += datasets.keys().filter(|p| m.array(p).is_none()).count();
     }
     println!(
-        "{} sidecars, {} variables, {} chunks matched ({} inline-only variables without an HDF5 dataset; {} HDF5 datasets the sidecars do not describe)",
+        "{} sidecars, {} variables, {} chunks matched ({} inline-only or other-file variables without an HDF5 dataset; {} HDF5 datasets the sidecars do not describe)",
         t.sidecars, t.variables, t.chunks, without_dataset, not_described
     );
     for (what, n) in &t.limitations {

@@ -77,6 +77,8 @@ struct State {
     enums: HashMap<String, Enumeration>,
     arrays: Vec<ArrayMeta>,
     problems: Vec<Problem>,
+    /// (DAP path, HDF5 `fullnamepath`) of variables build_dmrpp renamed.
+    renamed: Vec<(String, String)>,
 }
 
 /// Names of DAP4 variable elements.
@@ -162,6 +164,7 @@ impl State {
             enums: HashMap::new(),
             arrays: Vec::new(),
             problems: Vec::new(),
+            renamed: Vec::new(),
         }
     }
 
@@ -605,6 +608,9 @@ impl State {
                     let (path, vline) = (v.path.clone(), v.line);
                     match v.finish(&self.enums, self.versioned, self.limits.inline) {
                         Ok((array, notes)) => {
+                            if array.path != path {
+                                self.renamed.push((path.clone(), array.path.clone()));
+                            }
                             for n in notes {
                                 self.problems.push(Problem { path: path.clone(), reason: format!("line {vline}: {n}") });
                             }
@@ -751,6 +757,20 @@ impl State {
                 }
             },
         };
+        // Groups carry no `fullnamepath`: take their HDF5 names from renamed variables inside them.
+        let mut group_names: HashMap<String, String> = HashMap::new();
+        for (dap, hdf5) in &self.renamed {
+            let (mut d, mut h) = (parent(dap), parent(hdf5));
+            while d != "/" && h != "/" && d.matches('/').count() == h.matches('/').count() {
+                group_names.entry(d.to_string()).or_insert_with(|| h.to_string());
+                (d, h) = (parent(d), parent(h));
+            }
+        }
+        for g in &mut self.groups {
+            if let Some(h) = group_names.get(&g.path) {
+                g.path = h.clone();
+            }
+        }
         self.groups.sort_by(|a, b| a.path.cmp(&b.path));
         self.arrays.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(GranuleManifest {

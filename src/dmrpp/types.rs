@@ -212,6 +212,8 @@ pub(crate) fn encode_fill(dtype: &Datatype, text: &str) -> Result<Option<Vec<u8>
             v.resize(n, pad);
             Ok(Some(v))
         }
+        // build_dmrpp writes a lone `0` for compounds whose fill is the library default (zeros).
+        Datatype::Compound { members, .. } if members.len() > 1 && text.trim() == "0" => Ok(None),
         _ => {
             let mut tokens = text.split_ascii_whitespace();
             let mut out = Vec::new();

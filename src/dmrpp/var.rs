@@ -278,6 +278,15 @@ impl VarBuilder {
             }
         }
         let dimensions = if self.dim_names.iter().any(Option::is_some) { self.dim_names } else { Vec::new() };
+        // build_dmrpp renames HDF5 objects to DAP-safe names (`Data Fields` → `Data_Fields`,
+        // `StructMetadata.0` → `StructMetadata_0`) and keeps the HDF5 path in `fullnamepath`.
+        let hdf5_path = self.attributes.iter().find_map(|a| match (&a.name[..], &a.value) {
+            ("fullnamepath", serde_json::Value::String(p)) if p.starts_with('/') => Some(p.clone()),
+            _ => None,
+        });
+        if let Some(p) = hdf5_path {
+            self.path = p;
+        }
         let array = ArrayMeta {
             path: self.path,
             maxshape: self.shape.iter().map(|&n| Some(n)).collect(),
