@@ -19,6 +19,10 @@ use crate::manifest::{
     StringCharset, StringPadding,
 };
 
+/// Deepest element nesting accepted (real sidecars nest a dozen levels; Structure types are
+/// converted recursively, so the depth must be bounded).
+const MAX_DEPTH: usize = 256;
+
 /// Elements whose text is collected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum TextKind {
@@ -238,6 +242,9 @@ impl State {
         let qname = e.name().as_ref().to_string();
         let local = e.local_name().as_ref().to_string();
         let local = local.as_str();
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(self.format_err(line, format!("<{qname}> nested deeper than {MAX_DEPTH} elements")));
+        }
         if self.stack.is_empty() {
             if self.root_done {
                 return Err(self.format_err(line, format!("<{qname}> after the end of <Dataset>")));
@@ -391,10 +398,13 @@ impl State {
                 return Err(self.format_err(line, format!("<{qname}> outside a variable")));
             }
             _ => {
-                self.problems.push(Problem {
-                    path: group,
-                    reason: format!("line {line}: unknown element <{qname}> skipped"),
-                });
+                // Most likely a DAP type vz does not know (`<Float128 name="x">`): name the variable.
+                let attrs = self.attributes(e, line)?;
+                let path = match get(&attrs, "name") {
+                    Some(name) => join(&group, name),
+                    None => group,
+                };
+                self.problems.push(Problem { path, reason: format!("line {line}: unknown element or type <{qname}> skipped") });
                 self.push(Frame::Skip, line, qname);
             }
         }
@@ -474,7 +484,11 @@ impl State {
                 };
                 let Some(v) = self.var_mut() else { unreachable_frame() };
                 match dim {
-                    Ok(_) if v.shape.len() >= 32 => v.fatal.push(format!("line {line}: more than 32 dimensions")),
+                    Ok(_) if v.shape.len() >= 32 => {
+                        if !v.fatal.iter().any(|f| f.ends_with("more than 32 dimensions")) {
+                            v.fatal.push(format!("line {line}: more than 32 dimensions"));
+                        }
+                    }
                     Ok((size, name)) => {
                         v.shape.push(size);
                         v.dim_names.push(name);

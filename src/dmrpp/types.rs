@@ -161,6 +161,9 @@ fn encode_tokens<'a>(dtype: &Datatype, tokens: &mut impl Iterator<Item = &'a str
         Datatype::Float { size, order } => {
             let t = tokens.next().ok_or("too few values")?;
             let v = parse_float(t).ok_or_else(|| format!("`{t}` is not a number"))?;
+            if v.is_finite() && (*size == 4 && (v as f32).is_infinite()) {
+                return Err(format!("{t} does not fit in a 4-byte float"));
+            }
             match size {
                 4 => put(out, &(v as f32).to_le_bytes(), *order),
                 8 => put(out, &v.to_le_bytes(), *order),
@@ -198,6 +201,9 @@ fn encode_tokens<'a>(dtype: &Datatype, tokens: &mut impl Iterator<Item = &'a str
 pub(crate) fn encode_fill(dtype: &Datatype, text: &str) -> Result<Option<Vec<u8>>, String> {
     if text.trim_start().starts_with("unsupported") {
         return Ok(None);
+    }
+    if dtype.size() > 1 << 20 {
+        return Err(format!("a {}-byte element is too large for a fill value", dtype.size()));
     }
     match dtype {
         Datatype::String { size: None, .. } => Ok(None),
