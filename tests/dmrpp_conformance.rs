@@ -74,7 +74,11 @@ fn close(a: f64, b: f64) -> bool {
 /// Sidecars that are wrong about a variable (checked by hand against the HDF5 file).
 const KNOWN_SIDECAR_ERRORS: &[(&str, &str, &str)] = &[
     ("ntypes.h5.dmrpp", "/atomic_type_3", "old build_dmrpp declared the HDF5 int8 dataset as DAP Int16"),
-    ("swath_wrong_dim_rp.nc.dmrpp", "/pre_wrong", "the test file's point: the sidecar names a dimension of the wrong size"),
+    (
+        "swath_wrong_dim_rp.nc.dmrpp",
+        "/pre_wrong",
+        "the test file's point: the sidecar names a dimension of the wrong size",
+    ),
 ];
 
 fn compare(t: &mut Tally, file: &str, xml: &str, a: &ArrayMeta, r: &Value) {
@@ -103,7 +107,10 @@ fn compare(t: &mut Tally, file: &str, xml: &str, a: &ArrayMeta, r: &Value) {
     match &a.dtype {
         Datatype::String { size: None, .. } => {
             if rt["vlen"] != Value::Bool(true) {
-                t.limitations.entry("fixed-length string not marked as such (no FixedLengthStringArray)").and_modify(|n| *n += 1).or_insert(1);
+                t.limitations
+                    .entry("fixed-length string not marked as such (no FixedLengthStringArray)")
+                    .and_modify(|n| *n += 1)
+                    .or_insert(1);
             }
         }
         Datatype::String { size: Some(n), .. } => {
@@ -111,7 +118,9 @@ fn compare(t: &mut Tally, file: &str, xml: &str, a: &ArrayMeta, r: &Value) {
                 t.differences.push(format!("{file} {}: string size {n} != {rt}", a.path));
             }
         }
-        Datatype::Compound { members, .. } if members.iter().any(|m| matches!(m.dtype, Datatype::String { size: None, .. })) => {
+        Datatype::Compound { members, .. }
+            if members.iter().any(|m| matches!(m.dtype, Datatype::String { size: None, .. })) =>
+        {
             t.limitations.entry("compound with a DAP String member: size unknown").and_modify(|n| *n += 1).or_insert(1);
         }
         dt => {
@@ -153,7 +162,8 @@ fn compare(t: &mut Tally, file: &str, xml: &str, a: &ArrayMeta, r: &Value) {
         t.differences.push(format!("{file} {}: filters {:?} != {rf:?}", a.path, a.filters));
     } else {
         for (f, g) in a.filters.iter().zip(rf) {
-            let params: Vec<u32> = g["cd_values"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+            let params: Vec<u32> =
+                g["cd_values"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
             if u64::from(f.id) != g["id"].as_u64().unwrap() || u64::from(f.flags) != g["flags"].as_u64().unwrap() {
                 t.differences.push(format!("{file} {}: filter {f:?} != {g}", a.path));
             } else if f.params != params {
@@ -223,7 +233,11 @@ fn compare(t: &mut Tally, file: &str, xml: &str, a: &ArrayMeta, r: &Value) {
             let c = &r["contiguous"];
             match (c["offset"].as_u64(), a.chunks.as_slice()) {
                 (None, []) => {}
-                (Some(off), [one]) if one.offset == off && one.length == c["size"].as_u64().unwrap() && one.coords.iter().all(|&x| x == 0) => {
+                (Some(off), [one])
+                    if one.offset == off
+                        && one.length == c["size"].as_u64().unwrap()
+                        && one.coords.iter().all(|&x| x == 0) =>
+                {
                     t.chunks += 1;
                 }
                 _ => t.differences.push(format!("{file} {}: contiguous {:?} != {c}", a.path, a.chunks)),
@@ -277,9 +291,10 @@ fn dmrpp_pairs_match_libhdf5_answer_keys() {
         for p in &m.problems {
             println!("  {name} problem: {} {}", p.path, p.reason);
         }
-        let key: Value =
-            serde_json::from_str(&std::fs::read_to_string(root.join(format!("reference_manifests/dmrpp_pairs/{stem}.json"))).unwrap())
-                .unwrap();
+        let key: Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join(format!("reference_manifests/dmrpp_pairs/{stem}.json"))).unwrap(),
+        )
+        .unwrap();
         let datasets: BTreeMap<&str, &Value> =
             key["datasets"].as_array().unwrap().iter().map(|d| (d["path"].as_str().unwrap(), d)).collect();
         t.sidecars += 1;
@@ -345,7 +360,11 @@ fn large_real_sidecars_parse_completely() {
     assert_eq!((lon.layout, lon.chunks[0].offset, lon.chunks[0].length), (Layout::Contiguous, 106_931, 4_608));
     // Flattened NASA attributes: the NC_GLOBAL container becomes dotted names on the root group.
     let root_attrs = &m.groups.iter().find(|g| g.path == "/").unwrap().attributes;
-    assert!(root_attrs.iter().any(|a| a.name.starts_with("NC_GLOBAL.")), "{:?}", root_attrs.iter().map(|a| &a.name).collect::<Vec<_>>());
+    assert!(
+        root_attrs.iter().any(|a| a.name.starts_with("NC_GLOBAL.")),
+        "{:?}",
+        root_attrs.iter().map(|a| &a.name).collect::<Vec<_>>()
+    );
     println!("MERRA-2: {} arrays, {} chunks", m.arrays.len(), m.chunk_count());
 }
 
@@ -370,7 +389,8 @@ async fn read_dmrpp_through_a_byte_source() {
     assert_eq!(a.inline.as_deref(), Some(&expect[..]));
 
     let missing = root.join("dmrpp_pairs/nowhere.h5.dmrpp");
-    let source = vz::source::ObjectSource::open(missing.to_str().unwrap(), &vz::source::SourceOptions::default()).unwrap();
+    let source =
+        vz::source::ObjectSource::open(missing.to_str().unwrap(), &vz::source::SourceOptions::default()).unwrap();
     let e = vz::dmrpp::read_dmrpp(&source).await.unwrap_err();
     assert!(matches!(e, vz::dmrpp::DmrppError::Source { .. }), "{e}");
 }
@@ -400,7 +420,10 @@ fn representative_values_from_real_sidecars() {
     let m = read("t_cf_1dllzs.h5.dmrpp");
     let fd = m.array("/FakeDim2").unwrap();
     assert_eq!(fd.inline.as_deref(), Some(&[0u8, 0, 0, 0, 1, 0, 0, 0][..]));
-    assert_eq!(m.array("/temp").unwrap().dimensions, [Some("/FakeDim2".to_string()), Some("/lat".into()), Some("/lon".into())]);
+    assert_eq!(
+        m.array("/temp").unwrap().dimensions,
+        [Some("/FakeDim2".to_string()), Some("/lat".into()), Some("/lon".into())]
+    );
     // Groups, named dimensions in groups, https namespace.
     let m = read("nc4_group_atomic.h5.dmrpp");
     assert_eq!(m.array("/g1/d2").unwrap().shape, [2, 3]);

@@ -92,7 +92,11 @@ fn truncation_message_names_the_open_element() {
     let cut = xml.find("</Int32>").unwrap();
     let e = err(&xml[..cut]);
     let text = e.to_string();
-    assert!(text.contains("mem://t.h5.dmrpp") && text.contains("line 3") && text.contains("dmrpp:chunks") || text.contains("Int32"), "{text}");
+    assert!(
+        text.contains("mem://t.h5.dmrpp") && text.contains("line 3") && text.contains("dmrpp:chunks")
+            || text.contains("Int32"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -126,7 +130,11 @@ fn deep_nesting_is_bounded() {
     let xml = format!("{HEAD}{}{}</Dataset>", "<Structure name=\"s\">".repeat(depth), "</Structure>".repeat(depth));
     let e = err(&xml);
     assert!(e.to_string().contains("nested deeper"), "{e}");
-    let attrs = format!("{HEAD}{}{}</Dataset>", "<Attribute name=\"c\" type=\"Container\">".repeat(depth), "</Attribute>".repeat(depth));
+    let attrs = format!(
+        "{HEAD}{}{}</Dataset>",
+        "<Attribute name=\"c\" type=\"Container\">".repeat(depth),
+        "</Attribute>".repeat(depth)
+    );
     assert!(err(&attrs).to_string().contains("nested deeper"));
     // Nested, but within bounds: a Structure of Structures works.
     let m = ok(&format!(
@@ -156,7 +164,8 @@ fn unknown_types_and_filters_are_problems_not_errors() {
     assert!(h4.unsupported.as_deref().unwrap().contains("HDF4"));
     assert!(h4.chunks.is_empty());
     assert!(m.array("/z").unwrap().unsupported.as_deref().unwrap().contains("szip"));
-    let problem = |p: &str| m.problems.iter().filter(|x| x.path == p).map(|x| x.reason.clone()).collect::<Vec<_>>().join("; ");
+    let problem =
+        |p: &str| m.problems.iter().filter(|x| x.path == p).map(|x| x.reason.clone()).collect::<Vec<_>>().join("; ");
     for p in ["/s", "/e", "/z", "/h4", "/badnum", "/badpos", "/outside", "/nodim"] {
         assert!(!problem(p).is_empty(), "no problem for {p}: {:?}", m.problems);
     }
@@ -207,9 +216,15 @@ fn zlib_bomb_in_missingdata_is_bounded() {
     }
     let b64 = base64::engine::general_purpose::STANDARD.encode(z.finish().unwrap());
     let started = Instant::now();
-    let m = ok(&format!("<Int32 name=\"bomb\"><Dim size=\"10\"/><dmrpp:missingdata>{b64}</dmrpp:missingdata></Int32>\n{GOOD_VAR}"));
+    let m = ok(&format!(
+        "<Int32 name=\"bomb\"><Dim size=\"10\"/><dmrpp:missingdata>{b64}</dmrpp:missingdata></Int32>\n{GOOD_VAR}"
+    ));
     assert!(m.array("/bomb").is_none());
-    assert!(m.problems.iter().any(|p| p.path == "/bomb" && p.reason.contains("more than 40 bytes")), "{:?}", m.problems);
+    assert!(
+        m.problems.iter().any(|p| p.path == "/bomb" && p.reason.contains("more than 40 bytes")),
+        "{:?}",
+        m.problems
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
@@ -250,12 +265,18 @@ fn gigabyte_tokens_stop_at_the_limit() {
     let started = Instant::now();
     // A 1 GiB DAP attribute value.
     let prefix = format!("{HEAD}<Int32 name=\"v\"><Attribute name=\"history\" type=\"String\"><Value>");
-    let e = parse_dmrpp_reader(lazy(&prefix, b'a', gib, "</Value></Attribute></Int32></Dataset>"), "lazy.dmrpp", Limits::default()).unwrap_err();
+    let e = parse_dmrpp_reader(
+        lazy(&prefix, b'a', gib, "</Value></Attribute></Int32></Dataset>"),
+        "lazy.dmrpp",
+        Limits::default(),
+    )
+    .unwrap_err();
     assert!(matches!(e, DmrppError::TooLarge { line: 3, limit, .. } if limit == 64 << 20), "{e}");
     assert!(e.to_string().contains("/v"), "{e}");
     // A 1 GiB XML attribute inside a start tag.
     let prefix = format!("{HEAD}<Int32 name=\"v\"><dmrpp:chunks fillValue=\"");
-    let e = parse_dmrpp_reader(lazy(&prefix, b'7', gib, "\"/></Int32></Dataset>"), "lazy.dmrpp", Limits::default()).unwrap_err();
+    let e = parse_dmrpp_reader(lazy(&prefix, b'7', gib, "\"/></Int32></Dataset>"), "lazy.dmrpp", Limits::default())
+        .unwrap_err();
     assert!(matches!(e, DmrppError::TooLarge { .. }), "{e}");
     println!("two 1 GiB tokens refused in {:?}", started.elapsed());
     assert!(started.elapsed() < Duration::from_secs(30));
@@ -280,7 +301,9 @@ fn long_attribute_values_are_dropped_with_a_problem() {
 
 #[test]
 fn latin1_sidecars_are_read() {
-    let mut bytes = doc("<Int32 name=\"t\"><Attribute name=\"units\" type=\"String\"><Value>\u{b0}C</Value></Attribute></Int32>").into_bytes();
+    let mut bytes =
+        doc("<Int32 name=\"t\"><Attribute name=\"units\" type=\"String\"><Value>\u{b0}C</Value></Attribute></Int32>")
+            .into_bytes();
     // Re-encode the degree sign as ISO-8859-1 (one byte, invalid as UTF-8).
     let at = bytes.windows(2).position(|w| w == "\u{b0}".as_bytes()).unwrap();
     bytes.splice(at..at + 2, [0xb0]);

@@ -24,6 +24,6 @@ pub enum DmrppError {
     Source {
         file: String,
         #[source]
-        source: SourceError,
+        source: Box<SourceError>,
     },
 }

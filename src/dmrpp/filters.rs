@@ -34,7 +34,12 @@ fn rank(id: u16) -> u8 {
 ///
 /// # Errors
 /// An unknown filter name, or an element size that does not fit shuffle's 32-bit parameter.
-pub(crate) fn pipeline(compression: &str, levels: &[u32], element_size: u64, versioned: bool) -> Result<Vec<Filter>, String> {
+pub(crate) fn pipeline(
+    compression: &str,
+    levels: &[u32],
+    element_size: u64,
+    versioned: bool,
+) -> Result<Vec<Filter>, String> {
     let mut deflates = 0usize;
     let mut out = Vec::new();
     for token in compression.split_ascii_whitespace() {

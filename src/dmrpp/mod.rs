@@ -77,7 +77,11 @@ pub fn parse_dmrpp_with(xml: &[u8], sidecar_url: &str, limits: Limits) -> Result
 ///
 /// # Errors
 /// As [`parse_dmrpp`], plus read errors (reported as XML errors at the line reached).
-pub fn parse_dmrpp_reader<R: BufRead>(reader: R, sidecar_url: &str, limits: Limits) -> Result<GranuleManifest, DmrppError> {
+pub fn parse_dmrpp_reader<R: BufRead>(
+    reader: R,
+    sidecar_url: &str,
+    limits: Limits,
+) -> Result<GranuleManifest, DmrppError> {
     parse::parse(reader, sidecar_url, limits)
 }
 
@@ -90,14 +94,18 @@ pub fn parse_dmrpp_reader<R: BufRead>(reader: R, sidecar_url: &str, limits: Limi
 pub async fn read_dmrpp(source: &dyn ByteSource) -> Result<GranuleManifest, DmrppError> {
     let file = source.to_string();
     let limits = Limits::default();
-    let size = source.size().await.map_err(|e| DmrppError::Source { file: file.clone(), source: e })?;
+    let size = source.size().await.map_err(|e| DmrppError::Source { file: file.clone(), source: Box::new(e) })?;
     if size > limits.sidecar {
         return Err(DmrppError::TooLarge { file, line: 0, what: "the sidecar".into(), limit: limits.sidecar });
     }
     let bytes = if size == 0 {
         Vec::new()
     } else {
-        let parts = source.get_ranges(&[0..size]).await.map_err(|e| DmrppError::Source { file: file.clone(), source: e })?;
+        let whole = 0..size;
+        let parts = source
+            .get_ranges(std::slice::from_ref(&whole))
+            .await
+            .map_err(|e| DmrppError::Source { file: file.clone(), source: Box::new(e) })?;
         parts.into_iter().flat_map(|b| b.to_vec()).collect()
     };
     parse_dmrpp_with(&bytes, &file, limits)

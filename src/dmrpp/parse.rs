@@ -48,14 +48,27 @@ struct AttrBuilder {
 #[derive(Debug)]
 enum Frame {
     Dataset,
-    Group { index: usize },
+    Group {
+        index: usize,
+    },
     Var(Box<VarBuilder>),
     Attr(AttrBuilder),
-    Value { text: String, over: bool },
-    Enumeration { path: String, base: Atomic, members: Vec<EnumMember> },
+    Value {
+        text: String,
+        over: bool,
+    },
+    Enumeration {
+        path: String,
+        base: Atomic,
+        members: Vec<EnumMember>,
+    },
     Chunks,
     Vlsa(Vec<String>),
-    Text { kind: TextKind, text: String, over: bool },
+    Text {
+        kind: TextKind,
+        text: String,
+        over: bool,
+    },
     /// An element with nothing inside that matters (`Dim`, `Map`, `dmrpp:chunk`, ...).
     Leaf,
     /// An element whose whole subtree is ignored.
@@ -139,7 +152,11 @@ fn position(text: &str) -> Result<Vec<u64>, String> {
     }
     inner
         .split(',')
-        .map(|t| t.trim().parse::<u64>().map_err(|_| format!("chunkPositionInArray `{}` is not a list of numbers", shorten(text))))
+        .map(|t| {
+            t.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("chunkPositionInArray `{}` is not a list of numbers", shorten(text)))
+        })
         .collect()
 }
 
@@ -275,7 +292,11 @@ impl State {
             2 => match local {
                 "chunk" => self.start_chunk(e, line),
                 "chunkDimensionSizes" => {
-                    self.push(Frame::Text { kind: TextKind::ChunkDims, text: String::new(), over: false }, line, &qname);
+                    self.push(
+                        Frame::Text { kind: TextKind::ChunkDims, text: String::new(), over: false },
+                        line,
+                        &qname,
+                    );
                     Ok(())
                 }
                 "block" => self.start_in_var(e, local, &qname, line),
@@ -307,7 +328,9 @@ impl State {
                     let value = number::<i64>(&attrs, "value");
                     let path = self.owner_path();
                     match (value, self.stack.last_mut().map(|o| &mut o.frame)) {
-                        (Ok(Some(value)), Some(Frame::Enumeration { members, .. })) => members.push(EnumMember { name, value }),
+                        (Ok(Some(value)), Some(Frame::Enumeration { members, .. })) => {
+                            members.push(EnumMember { name, value })
+                        }
                         (Ok(None), _) | (Err(_), _) => self.problems.push(Problem {
                             path,
                             reason: format!("line {line}: EnumConst {name} without an integer value"),
@@ -369,8 +392,12 @@ impl State {
                     Ok(Some(size)) if !name.is_empty() => {
                         self.dims.insert(path, size);
                     }
-                    Ok(_) => self.problems.push(Problem { path, reason: format!("line {line}: <Dimension> without a name or size") }),
-                    Err(err) => self.problems.push(Problem { path, reason: format!("line {line}: <Dimension>: {err}") }),
+                    Ok(_) => self
+                        .problems
+                        .push(Problem { path, reason: format!("line {line}: <Dimension> without a name or size") }),
+                    Err(err) => {
+                        self.problems.push(Problem { path, reason: format!("line {line}: <Dimension>: {err}") })
+                    }
                 }
                 self.push(Frame::Leaf, line, qname);
             }
@@ -385,7 +412,10 @@ impl State {
                     _ => {
                         self.problems.push(Problem {
                             path,
-                            reason: format!("line {line}: enumeration base type {:?} is not an integer type", get(&attrs, "basetype")),
+                            reason: format!(
+                                "line {line}: enumeration base type {:?} is not an integer type",
+                                get(&attrs, "basetype")
+                            ),
                         });
                         self.push(Frame::Skip, line, qname);
                     }
@@ -404,14 +434,22 @@ impl State {
                     Some(name) => join(&group, name),
                     None => group,
                 };
-                self.problems.push(Problem { path, reason: format!("line {line}: unknown element or type <{qname}> skipped") });
+                self.problems
+                    .push(Problem { path, reason: format!("line {line}: unknown element or type <{qname}> skipped") });
                 self.push(Frame::Skip, line, qname);
             }
         }
         Ok(())
     }
 
-    fn start_var(&mut self, e: &BytesStart, local: &str, qname: &str, line: u64, parent_path: &str) -> Result<(), DmrppError> {
+    fn start_var(
+        &mut self,
+        e: &BytesStart,
+        local: &str,
+        qname: &str,
+        line: u64,
+        parent_path: &str,
+    ) -> Result<(), DmrppError> {
         let attrs = self.attributes(e, line)?;
         let name = get(&attrs, "name").ok_or_else(|| self.format_err(line, format!("<{qname}> without a name")))?;
         let path = join(parent_path, name);
@@ -449,7 +487,9 @@ impl State {
             let filter_mask = match get(&attrs, "fm") {
                 None => 0,
                 Some(t) => match t.trim().strip_prefix("0x") {
-                    Some(hex) => u32::from_str_radix(hex, 16).map_err(|_| format!("fm=`{}` is not a number", shorten(t)))?,
+                    Some(hex) => {
+                        u32::from_str_radix(hex, 16).map_err(|_| format!("fm=`{}` is not a number", shorten(t)))?
+                    }
                     None => t.trim().parse::<u32>().map_err(|_| format!("fm=`{}` is not a number", shorten(t)))?,
                 },
             };
@@ -501,7 +541,9 @@ impl State {
                 let attrs = self.attributes(e, line)?;
                 let spec = ChunksSpec {
                     compression: get(&attrs, "compressionType").map(str::to_string),
-                    deflate_levels: get(&attrs, "deflateLevel").or_else(|| get(&attrs, "deflate_level")).map(str::to_string),
+                    deflate_levels: get(&attrs, "deflateLevel")
+                        .or_else(|| get(&attrs, "deflate_level"))
+                        .map(str::to_string),
                     fill: get(&attrs, "fillValue").map(str::to_string),
                     byte_order: get(&attrs, "byteOrder").or_else(|| get(&attrs, "byteOrde")).and_then(byte_order),
                     struct_offset: get(&attrs, "structOffset").map(str::to_string),
@@ -519,7 +561,9 @@ impl State {
             "chunkDimensionSizes" => {
                 self.push(Frame::Text { kind: TextKind::ChunkDims, text: String::new(), over: false }, line, qname)
             }
-            "compact" => self.push(Frame::Text { kind: TextKind::Compact, text: String::new(), over: false }, line, qname),
+            "compact" => {
+                self.push(Frame::Text { kind: TextKind::Compact, text: String::new(), over: false }, line, qname)
+            }
             "missingdata" => {
                 self.push(Frame::Text { kind: TextKind::Missing, text: String::new(), over: false }, line, qname)
             }
@@ -626,7 +670,8 @@ impl State {
                                 self.renamed.push((path.clone(), array.path.clone()));
                             }
                             for n in notes {
-                                self.problems.push(Problem { path: path.clone(), reason: format!("line {vline}: {n}") });
+                                self.problems
+                                    .push(Problem { path: path.clone(), reason: format!("line {vline}: {n}") });
                             }
                             self.arrays.push(array);
                         }
@@ -725,7 +770,10 @@ impl State {
             TextKind::ChunkDims => {
                 match text.split_ascii_whitespace().map(str::parse::<u64>).collect::<Result<Vec<_>, _>>() {
                     Ok(d) => v.chunk_dims = Some(d),
-                    Err(_) => v.fatal.push(format!("line {line}: chunkDimensionSizes `{}` is not a list of numbers", shorten(&text))),
+                    Err(_) => v.fatal.push(format!(
+                        "line {line}: chunkDimensionSizes `{}` is not a list of numbers",
+                        shorten(&text)
+                    )),
                 }
             }
             TextKind::Compact | TextKind::Missing | TextKind::Special => match inline::base64(&text) {
@@ -848,7 +896,9 @@ pub(crate) fn parse<R: BufRead>(input: R, sidecar: &str, limits: Limits) -> Resu
                     }
                 };
                 let Some(c) = c else {
-                    return Err(state.xml_err(line, format!("unknown entity &{};  (vz never expands DTD entities)", &*r)));
+                    return Err(
+                        state.xml_err(line, format!("unknown entity &{};  (vz never expands DTD entities)", &*r))
+                    );
                 };
                 state.text(c.encode_utf8(&mut [0; 4]));
             }

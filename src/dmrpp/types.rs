@@ -142,17 +142,18 @@ fn put(out: &mut Vec<u8>, le: &[u8], order: ByteOrder) {
 
 /// Encode the values of `tokens` as elements of `dtype` (numbers only; compound and array types
 /// take one token per scalar, in member order).
-fn encode_tokens<'a>(dtype: &Datatype, tokens: &mut impl Iterator<Item = &'a str>, out: &mut Vec<u8>) -> Result<(), String> {
+fn encode_tokens<'a>(
+    dtype: &Datatype,
+    tokens: &mut impl Iterator<Item = &'a str>,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     match dtype {
         Datatype::Integer { size, signed, order } => {
             let t = tokens.next().ok_or("too few values")?;
             let v = parse_int(t).ok_or_else(|| format!("`{t}` is not an integer"))?;
             let bits = size * 8;
-            let (lo, hi) = if *signed {
-                (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
-            } else {
-                (0, (1i128 << bits) - 1)
-            };
+            let (lo, hi) =
+                if *signed { (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1) } else { (0, (1i128 << bits) - 1) };
             if v < lo || v > hi {
                 return Err(format!("{v} does not fit in {size} bytes"));
             }
@@ -237,8 +238,12 @@ pub(crate) fn encode_fill(dtype: &Datatype, text: &str) -> Result<Option<Vec<u8>
 pub(crate) fn attr_json(atomic: Option<Atomic>, text: &str) -> serde_json::Value {
     use serde_json::Value;
     match atomic {
-        Some(Atomic::Int { signed: true, .. }) => text.trim().parse::<i64>().map(Value::from).unwrap_or_else(|_| text.into()),
-        Some(Atomic::Int { signed: false, .. }) => text.trim().parse::<u64>().map(Value::from).unwrap_or_else(|_| text.into()),
+        Some(Atomic::Int { signed: true, .. }) => {
+            text.trim().parse::<i64>().map(Value::from).unwrap_or_else(|_| text.into())
+        }
+        Some(Atomic::Int { signed: false, .. }) => {
+            text.trim().parse::<u64>().map(Value::from).unwrap_or_else(|_| text.into())
+        }
         Some(Atomic::Float { .. }) => parse_float(text)
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)
@@ -281,7 +286,10 @@ mod tests {
     #[test]
     fn compound_layout_from_struct_offset_and_alignment() {
         let f8 = Datatype::Float { size: 8, order: ByteOrder::Le };
-        let i2x3 = Datatype::Array { base: Box::new(Datatype::Integer { size: 2, signed: true, order: ByteOrder::Le }), dims: vec![3] };
+        let i2x3 = Datatype::Array {
+            base: Box::new(Datatype::Integer { size: 2, signed: true, order: ByteOrder::Le }),
+            dims: vec![3],
+        };
         let f4x2 = Datatype::Array { base: Box::new(Datatype::Float { size: 4, order: ByteOrder::Le }), dims: vec![2] };
         let members = vec![("a".to_string(), f8), ("b".to_string(), i2x3), ("c".to_string(), f4x2)];
         let Datatype::Compound { size, members: m } = compound(members.clone(), None).unwrap() else { panic!() };

@@ -108,10 +108,9 @@ impl VarBuilder {
     pub(crate) fn dtype(&self, order: ByteOrder, enums: &HashMap<String, Enumeration>) -> Result<Datatype, String> {
         match &self.kind {
             Kind::Atomic(a) => Ok(a.datatype(order, self.fixed_string)),
-            Kind::Enum(path) => enums
-                .get(path)
-                .map(|e| e.datatype(order))
-                .ok_or_else(|| format!("enumeration {path} is not declared")),
+            Kind::Enum(path) => {
+                enums.get(path).map(|e| e.datatype(order)).ok_or_else(|| format!("enumeration {path} is not declared"))
+            }
             Kind::Structure => {
                 let mut members = Vec::with_capacity(self.members.len());
                 for m in &self.members {
@@ -156,10 +155,8 @@ impl VarBuilder {
         let mut unsupported = None;
         let mut inline = None;
         let (layout, chunk_shape) = if self.blocks > 0 {
-            unsupported = Some(format!(
-                "HDF4 data ({} dmrpp:block element(s)): vz reads HDF5 byte ranges only",
-                self.blocks
-            ));
+            unsupported =
+                Some(format!("HDF4 data ({} dmrpp:block element(s)): vz reads HDF5 byte ranges only", self.blocks));
             (Layout::Contiguous, self.shape.clone())
         } else if let Some(data) = self.inline.take() {
             let bytes = match data {
@@ -168,17 +165,30 @@ impl VarBuilder {
                     let limit = match data_bytes {
                         Some(n) if fixed_size && n <= max_inline => n,
                         Some(_) if !fixed_size => max_inline,
-                        _ => return Err(vec![format!("dmrpp:missingdata for {:?} elements exceeds {max_inline} bytes", elements)]),
+                        _ => {
+                            return Err(vec![format!(
+                                "dmrpp:missingdata for {:?} elements exceeds {max_inline} bytes",
+                                elements
+                            )])
+                        }
                     };
                     let raw = inline::inflate(&z, limit).map_err(|e| vec![format!("dmrpp:missingdata: {e}")])?;
                     if fixed_size && Some(raw.len() as u64) != data_bytes {
-                        self.notes.push(format!("dmrpp:missingdata holds {} bytes, the shape needs {:?}", raw.len(), data_bytes));
+                        self.notes.push(format!(
+                            "dmrpp:missingdata holds {} bytes, the shape needs {:?}",
+                            raw.len(),
+                            data_bytes
+                        ));
                     }
                     raw
                 }
                 Inline::Vlsa(items) => {
                     if Some(items.len() as u64) != elements {
-                        self.notes.push(format!("dmrpp:vlsa holds {} strings, the shape has {:?} elements", items.len(), elements));
+                        self.notes.push(format!(
+                            "dmrpp:vlsa holds {} strings, the shape has {:?} elements",
+                            items.len(),
+                            elements
+                        ));
                     }
                     inline::vlen_utf8(&items).map_err(|e| vec![format!("dmrpp:vlsa: {e}")])?
                 }
@@ -187,7 +197,11 @@ impl VarBuilder {
             (Layout::Compact, self.shape.clone())
         } else if let Some(cd) = self.chunk_dims.clone() {
             if cd.len() != self.shape.len() {
-                return Err(vec![format!("chunkDimensionSizes has {} values for a rank-{} array", cd.len(), self.shape.len())]);
+                return Err(vec![format!(
+                    "chunkDimensionSizes has {} values for a rank-{} array",
+                    cd.len(),
+                    self.shape.len()
+                )]);
             }
             if cd.contains(&0) {
                 return Err(vec!["chunkDimensionSizes contains 0".to_string()]);
@@ -202,12 +216,8 @@ impl VarBuilder {
             if layout == Layout::Contiguous && self.raw_chunks.len() > 1 {
                 return Err(vec![format!("{} byte ranges listed for a contiguous array", self.raw_chunks.len())]);
             }
-            let grid: Vec<u64> = self
-                .shape
-                .iter()
-                .zip(&chunk_shape)
-                .map(|(&n, &c)| if c == 0 { 0 } else { n.div_ceil(c) })
-                .collect();
+            let grid: Vec<u64> =
+                self.shape.iter().zip(&chunk_shape).map(|(&n, &c)| if c == 0 { 0 } else { n.div_ceil(c) }).collect();
             for raw in &self.raw_chunks {
                 let coords = match &raw.position {
                     Some(pos) if layout == Layout::Chunked => {
@@ -232,7 +242,13 @@ impl VarBuilder {
                     _ => vec![0; chunk_shape.len()],
                 };
                 let href = raw.href.clone().or_else(|| spec.href.clone()).filter(|h| h != super::PLACEHOLDER);
-                chunks.push(ChunkRef { coords, offset: raw.offset, length: raw.length, filter_mask: raw.filter_mask, href });
+                chunks.push(ChunkRef {
+                    coords,
+                    offset: raw.offset,
+                    length: raw.length,
+                    filter_mask: raw.filter_mask,
+                    href,
+                });
             }
             chunks.sort_by(|a, b| a.coords.cmp(&b.coords));
             if chunks.windows(2).any(|w| w[0].coords == w[1].coords) {
