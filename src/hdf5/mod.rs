@@ -9,5 +9,7 @@ pub(crate) mod cursor;
 mod dense;
 pub(crate) mod error;
 mod fractal_heap;
+#[cfg(test)]
+mod testutil;
 
 pub use error::Hdf5Error;
