@@ -4,6 +4,7 @@
 mod btree_v2;
 pub(crate) mod cache;
 mod checksum;
+mod chunk_element;
 mod chunk_index;
 pub(crate) mod cursor;
 mod dense;
