@@ -164,3 +164,78 @@ pub(crate) fn check_index_against_key(rel: &str, name: &str, kind: ChunkIndexKin
     assert!(missing.is_empty(), "{rel}: no {name} header reproduces the key for {missing:?}");
     matched
 }
+
+/// Walk dense storage to completion over a fully loaded cache.
+pub(crate) fn walk_dense(d: super::dense::DenseRef, cache: &Cache, geo: Geometry) -> Parse<Vec<Vec<u8>>> {
+    let mut queue = vec![super::dense::start(d)];
+    let mut messages = Vec::new();
+    let mut steps = 0;
+    while let Some(w) = queue.pop() {
+        steps += 1;
+        assert!(steps < 1_000_000, "dense walk does not terminate");
+        match super::dense::step(&w, cache, geo) {
+            Ok(s) => {
+                messages.extend(s.messages);
+                queue.extend(s.more);
+            }
+            Err(Fault::Need(r)) => panic!("fully loaded cache still needs {r:?}"),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(messages)
+}
+
+/// The name in a link message body (spec IV.A.2.g), enough for tests; `None` if malformed.
+pub(crate) fn link_name(m: &[u8]) -> Option<String> {
+    if *m.first()? != 1 {
+        return None;
+    }
+    let flags = *m.get(1)?;
+    let mut p = 2;
+    if flags & 0x08 != 0 {
+        p += 1;
+    }
+    if flags & 0x04 != 0 {
+        p += 8;
+    }
+    if flags & 0x10 != 0 {
+        p += 1;
+    }
+    let width = 1usize << (flags & 0x03);
+    let len = m.get(p..p + width)?.iter().rev().fold(0usize, |a, &b| a << 8 | usize::from(b));
+    p += width;
+    Some(String::from_utf8_lossy(m.get(p..p.checked_add(len)?)?).into_owned())
+}
+
+/// The name in an attribute message body (spec IV.A.2.m), enough for tests; `None` if malformed.
+pub(crate) fn attribute_name(m: &[u8]) -> Option<String> {
+    let len = usize::from(u16::from_le_bytes([*m.get(2)?, *m.get(3)?]));
+    let p = match m[0] {
+        1 | 2 => 8,
+        3 => 9,
+        _ => return None,
+    };
+    Some(String::from_utf8_lossy(m.get(p..p + len)?).trim_end_matches('\0').to_string())
+}
+
+/// Every sorted name list that some (heap, B-tree of `record_type`) pair of `rel` yields.
+pub(crate) fn dense_name_sets(rel: &str, record_type: u8) -> Option<Vec<Vec<String>>> {
+    let file = load(rel)?;
+    let heaps = find_all(&file.bytes, b"FRHP");
+    let trees: Vec<u64> =
+        find_all(&file.bytes, b"BTHD").into_iter().filter(|&t| file.bytes[t as usize + 5] == record_type).collect();
+    let mut sets = Vec::new();
+    for &name_index in &trees {
+        for &heap in &heaps {
+            let d = super::dense::DenseRef { heap, name_index };
+            if let Ok(messages) = walk_dense(d, &file.cache, file.geo) {
+                let decode = |m: &Vec<u8>| if record_type == 5 { link_name(m) } else { attribute_name(m) };
+                if let Some(mut names) = messages.iter().map(decode).collect::<Option<Vec<String>>>() {
+                    names.sort();
+                    sets.push(names);
+                }
+            }
+        }
+    }
+    Some(sets)
+}
