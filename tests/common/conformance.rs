@@ -97,6 +97,18 @@ pub async fn run(
     s
 }
 
+/// `reason` without its `at byte N` parts, so the same cause in several structures reads as one.
+fn without_addresses(reason: &str) -> String {
+    let mut out = String::new();
+    let mut rest = reason;
+    while let Some(i) = rest.find(" at byte ") {
+        out.push_str(&rest[..i]);
+        rest = rest[i + " at byte ".len()..].trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out.push_str(rest);
+    out
+}
+
 fn add_stats(total: &mut StatsSnapshot, one: StatsSnapshot) {
     total.requests += one.requests;
     total.bytes += one.bytes;
@@ -127,8 +139,18 @@ impl Summary {
         for rel in &self.no_key {
             line(format!("note [{b}] {rel}: no answer key, not compared"));
         }
+        // One line per file and reason (a group the reader cannot list hides many datasets).
+        let mut by_reason: Vec<(&str, String, Vec<&str>)> = Vec::new();
         for (file, path, why) in &self.unsupported {
-            line(format!("unsupported [{b}] {file} {path}: {why}"));
+            let why = without_addresses(why);
+            match by_reason.iter_mut().find(|(f, w, _)| f == file && *w == why) {
+                Some((_, _, paths)) => paths.push(path),
+                None => by_reason.push((file, why, vec![path])),
+            }
+        }
+        for (file, why, paths) in by_reason {
+            let shown = if paths.len() == 1 { paths[0].to_string() } else { format!("{} datasets ({}, ...)", paths.len(), paths[0]) };
+            line(format!("unsupported [{b}] {file} {shown}: {why}"));
         }
         line(format!(
             "conformance [{b}]: {} files, {} datasets, {} chunks matched; {} of {} compared datasets differ; \
