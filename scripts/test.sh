@@ -2,8 +2,8 @@
 # The one test command: `scripts/test.sh [cargo test args...]`.
 #
 # On a fresh Debian bookworm machine with Rust and Python 3.11 it installs what the tests need,
-# then runs `cargo test --all-targets`. Every step is skipped when already done, so a second run
-# goes straight to cargo:
+# then runs `cargo test --no-fail-fast --all-targets`. Every step is skipped when already done,
+# so a second run goes straight to cargo:
 #   1. system packages (make, python3-venv) via apt-get, only if missing and only as root / sudo;
 #   2. a project-local virtualenv ./.venv with scripts/requirements-dev.txt, re-installed only when
 #      that file (or the Python version) changes (hash kept in .venv/.requirements.sha256);
@@ -82,5 +82,6 @@ for arg in "$@"; do
             targets=() ;;
     esac
 done
-log "running: cargo test ${targets[*]:+${targets[*]} }$*"
-exec cargo test "${targets[@]}" "$@"
+# --no-fail-fast: one failing test binary must not hide the results of the others.
+log "running: cargo test --no-fail-fast ${targets[*]:+${targets[*]} }$*"
+exec cargo test --no-fail-fast "${targets[@]}" "$@"
