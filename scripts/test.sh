@@ -29,6 +29,20 @@ log() { printf 'scripts/test.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # --- 1. system packages -------------------------------------------------------------------------
+apt_install() {
+    local sudo=()
+    if [ "$(id -u)" != 0 ]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+            sudo=(sudo -n)
+        else
+            die "missing $*; install them (apt-get install $*) or run as root"
+        fi
+    fi
+    command -v apt-get >/dev/null 2>&1 || die "missing $* and no apt-get to install them"
+    log "installing $* with apt-get"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
 missing=()
 command -v make >/dev/null 2>&1 || missing+=(make)   # cmake's generator for the HDF5 build
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
@@ -38,25 +52,19 @@ elif ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1; then
     missing+=(python3-venv)                          # Debian splits ensurepip out of python3
 fi
 if ((${#missing[@]})); then
-    if [ "$(id -u)" = 0 ]; then
-        sudo=()
-    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        sudo=(sudo -n)
-    else
-        die "missing ${missing[*]}; install them (apt-get install ${missing[*]}) or run as root"
-    fi
-    command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them"
-    log "installing ${missing[*]} with apt-get"
-    export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt_install "${missing[@]}"
 fi
 
 # --- 2. Python virtualenv -----------------------------------------------------------------------
-if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+if ! "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
     log "creating $VENV with $("$PY" --version 2>&1)"
     rm -rf "$VENV"
-    "$PY" -m venv "$VENV"
+    if ! "$PY" -m venv "$VENV"; then
+        # Debian's python3 can import a stub ensurepip; the real one is in python3-venv.
+        rm -rf "$VENV"
+        apt_install python3-venv
+        "$PY" -m venv "$VENV"
+    fi
 fi
 want="$( { cat "$REQS"; "$VENV/bin/python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
 have="$(cat "$VENV/.requirements.sha256" 2>/dev/null || true)"
