@@ -77,6 +77,7 @@ struct Walker {
     geo: Geometry,
     visited: HashMap<u64, String>,
     seen_nodes: HashSet<u64>,
+    broken_indexes: HashSet<String>,
     groups: BTreeMap<String, GroupMeta>,
     arrays: BTreeMap<String, ArrayMeta>,
     links: Vec<LinkMeta>,
@@ -179,8 +180,9 @@ impl Walker {
                 more
             }
             Effect::Chunks { path, chunks, more } => {
-                if let Some(a) = self.arrays.get_mut(&path) {
-                    if a.unsupported.is_none() {
+                // After one node of an index failed, a partial chunk list would mislead.
+                if !self.broken_indexes.contains(&path) {
+                    if let Some(a) = self.arrays.get_mut(&path) {
                         a.chunks.extend(chunks);
                     }
                 }
@@ -207,7 +209,7 @@ impl Walker {
             }
             Object::Dataset(ds) => {
                 let mut meta = ds.meta;
-                if let Some(spec) = ds.index.filter(|_| meta.unsupported.is_none()) {
+                if let Some(spec) = ds.index {
                     let first = chunk_index::start(&spec);
                     meta.chunks = first.chunks;
                     let spec = Arc::new(spec);
@@ -248,6 +250,7 @@ impl Walker {
     fn fail(&mut self, work: &Work, fault: Fault) {
         let reason = fault.describe();
         if let Work::Index { path, .. } = work {
+            self.broken_indexes.insert(path.clone());
             if let Some(a) = self.arrays.get_mut(path) {
                 a.chunks.clear();
                 a.unsupported.get_or_insert_with(|| format!("chunk index unreadable: {reason}"));
@@ -304,6 +307,7 @@ pub async fn read_manifest(source: &dyn ByteSource, opts: &ReadOptions) -> Resul
         geo: sb.geo,
         visited: HashMap::new(),
         seen_nodes: HashSet::new(),
+        broken_indexes: HashSet::new(),
         groups: BTreeMap::new(),
         arrays: BTreeMap::new(),
         links: Vec::new(),
