@@ -310,3 +310,83 @@ fn latin1_sidecars_are_read() {
     let m = parse_dmrpp(&bytes, "x.dmrpp").unwrap();
     assert_eq!(m.arrays[0].attributes[0].value, "\u{b0}C");
 }
+
+/// Deterministic xorshift, so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+#[test]
+fn mutated_real_sidecars_never_panic() {
+    let Some(root) = fixtures() else { return };
+    let names = [
+        "compound_two_chunks.h5.dmrpp",
+        "comp_array2_udf_fv_chunk.h5.dmrpp",
+        "t_cf_1dllzs.h5.dmrpp",
+        "t_enum_grp.h5.dmrpp",
+        "nc4_group_atomic.h5.dmrpp",
+        "t_vl_string_1d.h5.dmrpp",
+        "FValue_int64.h5.dmrpp",
+        "SDS_fle_shuf_def.h5.dmrpp",
+    ];
+    // Splice pieces that matter to the parser into random places.
+    let pieces: [&[u8]; 16] = [
+        b"<",
+        b">",
+        b"/>",
+        b"</",
+        b"\"",
+        b"&",
+        b"&lol;",
+        b"<Dim size=\"4\"/>",
+        b"<Group name=\"g\">",
+        b"</Group>",
+        b"<dmrpp:chunk offset=\"1\" nBytes=\"2\" chunkPositionInArray=\"[2,2]\"/>",
+        b"[",
+        b"99999999999999999999",
+        b"<Structure name=\"s\">",
+        b"<dmrpp:chunkDimensionSizes>0 0</dmrpp:chunkDimensionSizes>",
+        b"-",
+    ];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut oks, mut errs) = (0, 0);
+    for name in names {
+        let original = std::fs::read(root.join("dmrpp_pairs").join(name)).unwrap();
+        for _ in 0..600 {
+            let mut bytes = original.clone();
+            for _ in 0..1 + rng.below(4) {
+                let at = rng.below(bytes.len());
+                match rng.below(3) {
+                    0 => bytes[at] = rng.next() as u8,
+                    1 => {
+                        let piece = pieces[rng.below(pieces.len())];
+                        bytes.splice(at..at, piece.iter().copied());
+                    }
+                    _ => {
+                        let end = (at + 1 + rng.below(40)).min(bytes.len());
+                        bytes.drain(at..end);
+                    }
+                }
+            }
+            match parse_dmrpp(&bytes, name) {
+                Ok(_) => oks += 1,
+                Err(e) => {
+                    let _ = line_of(&e);
+                    errs += 1;
+                }
+            }
+        }
+    }
+    println!("{oks} mutated sidecars parsed, {errs} refused; no panic");
+}

@@ -451,7 +451,14 @@ impl State {
         parent_path: &str,
     ) -> Result<(), DmrppError> {
         let attrs = self.attributes(e, line)?;
-        let name = get(&attrs, "name").ok_or_else(|| self.format_err(line, format!("<{qname}> without a name")))?;
+        let Some(name) = get(&attrs, "name") else {
+            self.problems.push(Problem {
+                path: parent_path.to_string(),
+                reason: format!("line {line}: <{qname}> without a name skipped"),
+            });
+            self.push(Frame::Skip, line, qname);
+            return Ok(());
+        };
         let path = join(parent_path, name);
         let kind = match local {
             "Structure" => Kind::Structure,
@@ -835,6 +842,17 @@ impl State {
         }
         self.groups.sort_by(|a, b| a.path.cmp(&b.path));
         self.arrays.sort_by(|a, b| a.path.cmp(&b.path));
+        // Two variables with one path (a hand-edited sidecar, or two DAP names with one
+        // fullnamepath): keep the first, report the rest.
+        let mut kept: Vec<ArrayMeta> = Vec::with_capacity(self.arrays.len());
+        for a in std::mem::take(&mut self.arrays) {
+            if kept.last().is_some_and(|k| k.path == a.path) {
+                self.problems.push(Problem { path: a.path, reason: "a second variable with this path skipped".into() });
+            } else {
+                kept.push(a);
+            }
+        }
+        self.arrays = kept;
         Ok(GranuleManifest {
             url,
             size: 0,
