@@ -336,9 +336,13 @@ fn large_real_sidecars_parse_completely() {
     let Some(root) = fixtures() else { return };
     let dir = root.join("dmrpp_only");
     let atl08 = dir.join("ATL08_20200716202251.h5.dmrpp");
-    let m = parse_dmrpp(&std::fs::read(&atl08).unwrap(), atl08.to_str().unwrap()).unwrap();
+    let bytes = std::fs::read(&atl08).unwrap();
+    let started = std::time::Instant::now();
+    let m = parse_dmrpp(&bytes, atl08.to_str().unwrap()).unwrap();
+    let took = started.elapsed();
     assert!(m.problems.is_empty(), "{:?}", m.problems);
     assert_eq!(m.chunk_count(), 12_772);
+    println!("ATL08 sidecar ({} bytes) parsed in {took:?}", bytes.len());
     assert_eq!(m.url, atl08.to_str().unwrap().strip_suffix(".dmrpp").unwrap());
     // No dmrpp:version: "deflate shuffle" is normalised to shuffle → deflate.
     let shuffled: Vec<&ArrayMeta> = m.arrays.iter().filter(|a| a.filters.iter().any(|f| f.id == 2)).collect();

@@ -390,3 +390,17 @@ fn mutated_real_sidecars_never_panic() {
     }
     println!("{oks} mutated sidecars parsed, {errs} refused; no panic");
 }
+
+#[test]
+fn data_url_follows_the_sidecar() {
+    let xml = doc(GOOD_VAR);
+    let url = |sidecar: &str| parse_dmrpp(xml.as_bytes(), sidecar).unwrap().url;
+    assert_eq!(url("s3://b/k/g.h5.dmrpp"), "s3://b/k/g.h5");
+    assert_eq!(url("https://h/g.h5.dmrpp?X-Amz-Signature=1"), "https://h/g.h5?X-Amz-Signature=1");
+    assert_eq!(url("/data/g.h5.dmrpp"), "/data/g.h5");
+    let m = parse_dmrpp(xml.as_bytes(), "/data/sidecar.xml").unwrap();
+    assert_eq!(m.url, "/data/sidecar.xml");
+    assert!(m.problems.iter().any(|p| p.reason.contains("data location unknown")));
+    let absolute = xml.replace("OPeNDAP_DMRpp_DATA_ACCESS_URL", "https://data.example/g.h5");
+    assert_eq!(parse_dmrpp(absolute.as_bytes(), "x.dmrpp").unwrap().url, "https://data.example/g.h5");
+}

@@ -812,9 +812,9 @@ impl State {
         }
         let url = match self.href.as_deref() {
             Some(h) if h.contains("://") => h.to_string(),
-            _ => match self.file.strip_suffix(".dmrpp") {
-                Some(u) => u.to_string(),
-                None => {
+            _ => match split_query(&self.file) {
+                (base, query) if base.ends_with(".dmrpp") => format!("{}{query}", &base[..base.len() - 6]),
+                _ => {
                     self.problems.push(Problem {
                         path: "/".into(),
                         reason: format!(
@@ -862,6 +862,14 @@ impl State {
             links: Vec::new(),
             problems: self.problems,
         })
+    }
+}
+
+/// `https://h/x.h5.dmrpp?sig=..` → (`https://h/x.h5.dmrpp`, `?sig=..`); paths have no query.
+fn split_query(location: &str) -> (&str, &str) {
+    match location.find("://").and_then(|_| location.find(['?', '#'])) {
+        Some(i) => location.split_at(i),
+        None => (location, ""),
     }
 }
 

@@ -208,6 +208,8 @@ pub(crate) fn encode_fill(dtype: &Datatype, text: &str) -> Result<Option<Vec<u8>
     }
     match dtype {
         Datatype::String { size: None, .. } => Ok(None),
+        // build_dmrpp writes `fillValue=""` for strings whose fill is the library default.
+        Datatype::String { size: Some(_), .. } if text.is_empty() => Ok(None),
         Datatype::String { size: Some(n), padding, .. } => {
             let n = *n as usize;
             let b = text.as_bytes();

@@ -160,7 +160,17 @@ impl VarBuilder {
             (Layout::Contiguous, self.shape.clone())
         } else if let Some(data) = self.inline.take() {
             let bytes = match data {
-                Inline::Compact(b) | Inline::Special(b) => b,
+                Inline::Compact(b) => {
+                    if fixed_size && data_bytes != Some(b.len() as u64) {
+                        self.notes.push(format!(
+                            "dmrpp:compact holds {} bytes, the shape needs {:?}",
+                            b.len(),
+                            data_bytes
+                        ));
+                    }
+                    b
+                }
+                Inline::Special(b) => b,
                 Inline::Missing(z) => {
                     let limit = match data_bytes {
                         Some(n) if fixed_size && n <= max_inline => n,
