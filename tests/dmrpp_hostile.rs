@@ -189,7 +189,9 @@ fn absurd_sizes_allocate_nothing() {
          <Int32 name=\"md\"><Dim size=\"{max}\"/><dmrpp:missingdata>eJxjYGBgYARiAAAMAAI=</dmrpp:missingdata></Int32>\n\
          <Float32 name=\"fillbig\"><Dim size=\"2\"/><dmrpp:chunks fillValue=\"1e99\"/></Float32>\n\
          <Int8 name=\"fillrange\"><Dim size=\"2\"/><dmrpp:chunks fillValue=\"300\"/></Int8>\n\
-         <Structure name=\"bigstruct\"><Float64 name=\"a\"><Dim size=\"{max}\"/></Float64><dmrpp:chunks fillValue=\"1\"/></Structure>\n{GOOD_VAR}",
+         <Structure name=\"bigstruct\"><Float64 name=\"a\"><Dim size=\"{max}\"/></Float64><dmrpp:chunks fillValue=\"1\"/></Structure>\n\
+         <Structure name=\"bigstruct2\"><Int8 name=\"a\"><Dim size=\"{max}\"/><Dim size=\"{max}\"/></Int8><Int8 name=\"b\"/></Structure>\n\
+         <Structure name=\"s3\"><Structure name=\"in\"><Int64 name=\"a\"><Dim size=\"65536\"/></Int64><Dim size=\"65536\"/></Structure><Dim size=\"65536\"/></Structure>\n{GOOD_VAR}",
         m1 = max - 1,
         dims = "<Dim size=\"1\"/>".repeat(40)
     ));
@@ -197,7 +199,8 @@ fn absurd_sizes_allocate_nothing() {
     assert_eq!(huge.shape, [max, max, max]);
     assert_eq!(huge.chunks[0].coords, [max - 1, max - 1, max - 1]);
     assert_eq!(huge.fill.value.as_deref(), Some(&1e308f64.to_be_bytes()[..]));
-    for p in ["/overflow", "/zero_chunk", "/rank", "/md", "/fillbig", "/fillrange"] {
+    for p in ["/overflow", "/zero_chunk", "/rank", "/md", "/fillbig", "/fillrange", "/bigstruct", "/bigstruct2", "/s3"]
+    {
         assert!(m.problems.iter().any(|x| x.path == p), "no problem for {p}: {:?}", m.problems);
     }
     assert!(m.array("/ok").is_some());

@@ -173,7 +173,7 @@ fn encode_tokens<'a>(
         }
         Datatype::Enum { base, .. } => encode_tokens(base, tokens, out)?,
         Datatype::Array { base, dims } => {
-            let n: u64 = dims.iter().product();
+            let n = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d)).unwrap_or(u64::MAX);
             if n > 1 << 20 {
                 return Err("array member too large for a fill value".into());
             }

@@ -115,6 +115,13 @@ impl VarBuilder {
                 let mut members = Vec::with_capacity(self.members.len());
                 for m in &self.members {
                     let mut dt = m.dtype(order, enums)?;
+                    // A member's dimensions are part of the element: keep the element size a
+                    // number that fits the model (HDF5 caps a type at 2^32 - 1 bytes).
+                    let count = m.shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+                    match count.and_then(|n| n.checked_mul(dt.size())) {
+                        Some(bytes) if bytes <= u64::from(u32::MAX) => {}
+                        _ => return Err(format!("member {} of {:?} elements is too large", m.name, m.shape)),
+                    }
                     if !m.shape.is_empty() {
                         dt = Datatype::Array { base: Box::new(dt), dims: m.shape.clone() };
                     }
