@@ -4,6 +4,8 @@
 //! model every stage speaks.
 
 pub mod cli;
+pub mod codec;
 pub mod hdf5;
 pub mod manifest;
 pub mod source;
+pub mod spatial;

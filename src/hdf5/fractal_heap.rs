@@ -12,7 +12,8 @@ use std::collections::HashSet;
 use super::cache::Cache;
 use super::checksum::lookup3;
 use super::cursor::{bytes_for, Cursor, Geometry};
-use super::error::{bad, unsupported, Parse};
+use super::btree_v2::{Bt2Header, NodeRef};
+use super::error::{bad, unsupported, Fault, Parse};
 
 const HEADER: &str = "fractal heap header";
 const DIRECT: &str = "fractal heap direct block";
@@ -45,6 +46,10 @@ pub(crate) struct FractalHeap {
     max_direct_rows: u64,
     /// log2(start block size * width).
     first_row_bits: u32,
+    /// v2 B-tree (record type 1) of huge objects addressed indirectly.
+    huge_btree: Option<u64>,
+    /// Whether huge-object IDs hold the object's address and length themselves.
+    huge_direct: bool,
     /// Root block address (`None`: no managed objects yet).
     root: Option<u64>,
     /// Rows of the root indirect block (0: the root is a direct block).
@@ -72,7 +77,7 @@ impl FractalHeap {
         let flags = c.u8()?;
         let max_managed = c.u32()?;
         c.length()?; // next huge object ID
-        c.address()?; // huge object B-tree
+        let huge_btree = c.address()?;
         c.length()?; // free space in managed blocks
         c.address()?; // free space manager
         c.length()?; // managed space
@@ -117,6 +122,9 @@ impl FractalHeap {
             address,
             id_len,
             checksum_direct: flags & 0x02 != 0,
+            huge_btree,
+            // libhdf5 (H5HF__huge_init) stores address and length in the ID when they fit.
+            huge_direct: u64::from(id_len).saturating_sub(1) >= so + sl,
             filtered: filter_len > 0,
             width,
             start_block,
@@ -176,7 +184,7 @@ impl FractalHeap {
                 let length = c.uint(self.length_size)?;
                 self.managed(offset, length, cache, geo, checked)
             }
-            1 => unsupported(HEAP_ID, self.address, "huge fractal heap objects"),
+            1 => self.huge(&mut c, cache, geo),
             2 => {
                 // Tiny: the object is in the ID. IDs longer than 18 bytes use a 12-bit length.
                 let (len, from) = if id.len() <= 18 {
@@ -191,6 +199,50 @@ impl FractalHeap {
             }
             t => bad(HEAP_ID, self.address, format!("heap ID type {t}")),
         }
+    }
+
+    /// A huge object: stored outside the heap blocks, found from the ID directly or through
+    /// the huge-object v2 B-tree (record type 1: address, length, ID).
+    fn huge(&self, c: &mut Cursor<'_>, cache: &Cache, geo: Geometry) -> Parse<Vec<u8>> {
+        if self.filtered {
+            return unsupported(HEAP_ID, self.address, "huge objects of a filtered fractal heap");
+        }
+        let (address, length) = if self.huge_direct {
+            (c.required_address()?, c.length()?)
+        } else {
+            let key = c.uint(c.remaining().min(8))?;
+            let Some(tree_at) = self.huge_btree else {
+                return bad(HEAP_ID, self.address, "huge object ID but the heap has no huge-object B-tree");
+            };
+            let tree = Bt2Header::read(cache, tree_at, geo)?;
+            if tree.record_type != 1 {
+                return unsupported(HEAP_ID, tree_at, format!("huge-object B-tree of record type {}", tree.record_type));
+            }
+            let mut stack: Vec<NodeRef> = tree.root.into_iter().collect();
+            let mut found = None;
+            let mut visited = 0u64;
+            while let Some(node) = stack.pop() {
+                visited += 1;
+                if visited > tree.total_records + 1 {
+                    return bad(HEAP_ID, tree_at, "huge-object B-tree has more nodes than records");
+                }
+                let content = tree.read_node(&node, cache, geo)?;
+                for rec in &content.records {
+                    let mut r = Cursor::new(rec, tree_at, "huge object record", geo);
+                    let (a, l, id) = (r.required_address()?, r.length()?, r.length()?);
+                    if id == key {
+                        found = Some((a, l));
+                    }
+                }
+                stack.extend(content.children);
+            }
+            found.ok_or(Fault::Format {
+                structure: HEAP_ID,
+                address: self.address,
+                detail: format!("huge object {key} not in the huge-object B-tree"),
+            })?
+        };
+        Ok(cache.get("huge heap object", address, length)?.to_vec())
     }
 
     /// A managed object at heap `offset` of `length` bytes.
