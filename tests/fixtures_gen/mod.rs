@@ -34,7 +34,7 @@ pub struct Fixture {
 /// The library-version bounds a file is written with.
 #[derive(Clone, Copy, Debug)]
 enum Libver {
-    /// Library default (earliest, latest): superblock v0, symbol-table groups, layout v3.
+    /// (earliest, latest), the HDF5 1.x default: superblock v0, symbol-table groups, layout v3.
     Earliest,
     /// (v18, v18): superblock v2, link-message groups, layout v3.
     V18,
@@ -47,7 +47,8 @@ enum Libver {
 fn create_file(path: &Path, libver: Libver, userblock: u64) -> hdf5::Result<File> {
     let mut b = File::with_options();
     let b = match libver {
-        Libver::Earliest => &mut b,
+        // Explicit: HDF5 2.x defaults to a v18 low bound (superblock v2).
+        Libver::Earliest => b.with_fapl(|p| p.libver_earliest()),
         Libver::V18 => b.with_fapl(|p| p.libver_bounds(LibraryVersion::V18, LibraryVersion::V18)),
         Libver::V110 => b.with_fapl(|p| p.libver_bounds(LibraryVersion::V110, LibraryVersion::V110)),
         Libver::Latest => b.with_fapl(|p| p.libver_latest()),
