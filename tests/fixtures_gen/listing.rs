@@ -46,6 +46,9 @@ pub struct LibDataset {
     /// `H5D_fill_value_t`: 0 undefined, 1 default, 2 user-defined.
     pub fill_defined: i32,
     pub fill_bytes: Option<Vec<u8>>,
+    /// `H5D_alloc_time_t` (1 early, 2 late, 3 incremental) and `H5D_fill_time_t` (0 alloc, 1 never, 2 ifset).
+    pub alloc_time: i32,
+    pub fill_time: i32,
     /// Contiguous: data address (None when not allocated) and storage size.
     pub contiguous: Option<(u64, u64)>,
     /// Compact: the raw bytes read back in the file's type.
@@ -148,6 +151,9 @@ pub fn list_dataset(ds: &Dataset) -> hdf5::Result<LibDataset> {
             } else {
                 None
             };
+            let (mut alloc_time, mut fill_time): (c_int, c_int) = (-1, -1);
+            check(ffi::H5Pget_alloc_time(dcpl, &mut alloc_time), "H5Pget_alloc_time")?;
+            check(ffi::H5Pget_fill_time(dcpl, &mut fill_time), "H5Pget_fill_time")?;
             ffi::H5Pclose(dcpl);
 
             let contiguous = if layout == Layout::Contiguous {
@@ -196,6 +202,8 @@ pub fn list_dataset(ds: &Dataset) -> hdf5::Result<LibDataset> {
                 filters,
                 fill_defined,
                 fill_bytes,
+                alloc_time,
+                fill_time,
                 contiguous,
                 compact_bytes,
                 chunks,
