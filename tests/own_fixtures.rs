@@ -207,6 +207,16 @@ fn compare_dataset(m: &mut Mismatches, at: &str, lib: &LibDataset, arr: &ArrayMe
     }
 }
 
+/// The generator writes attribute `attr_NN` as the i32 array `[N, 2N, -N]`.
+fn check_attr_values(m: &mut Mismatches, at: &str, attrs: &[vz::manifest::Attribute]) {
+    for a in attrs {
+        let Some(n) = a.name.strip_prefix("attr_").and_then(|n| n.parse::<i64>().ok()) else { continue };
+        let expected = serde_json::json!([n, 2 * n, -n]);
+        m.check(at, &format!("attribute {} value", a.name), &expected, &a.value);
+        m.check(at, &format!("attribute {} shape", a.name), &vec![3u64], &a.shape);
+    }
+}
+
 /// Compare a whole file: groups, attributes, arrays.
 fn compare_file(m: &mut Mismatches, name: &str, lib: &LibFile, man: &GranuleManifest) -> (usize, usize) {
     for p in &man.problems {
@@ -224,6 +234,7 @@ fn compare_file(m: &mut Mismatches, name: &str, lib: &LibFile, man: &GranuleMani
             let mut got: Vec<String> = g.attributes.iter().map(|a| a.name.clone()).collect();
             got.sort();
             m.check(&format!("{name}: {path}"), "attribute names", expected, got);
+            check_attr_values(m, &format!("{name}: {path}"), &g.attributes);
         }
     }
     let (mut datasets, mut chunks) = (0, 0);
@@ -240,6 +251,7 @@ fn compare_file(m: &mut Mismatches, name: &str, lib: &LibFile, man: &GranuleMani
         let mut got: Vec<String> = arr.attributes.iter().map(|a| a.name.clone()).collect();
         got.sort();
         m.check(&at, "attribute names", expected, got);
+        check_attr_values(m, &at, &arr.attributes);
     }
     for arr in &man.arrays {
         if !lib.datasets.iter().any(|d| d.path == arr.path) {
