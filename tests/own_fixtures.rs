@@ -57,7 +57,9 @@ fn generators_are_deterministic() {
 
 use fixtures_gen::listing::{LibDataset, LibFile};
 use hdf5::dataset::Layout as LibLayout;
-use vz::manifest::{AllocTime, ArrayMeta, ChunkIndexKind, FillDefined, FillTime, GranuleManifest, Layout};
+use vz::manifest::{
+    AllocTime, ArrayMeta, ChunkIndexKind, FillDefined, FillTime, GranuleManifest, Layout, LinkTarget,
+};
 
 /// Collects "file: path: field: expected X, got Y" lines.
 #[derive(Default)]
@@ -237,10 +239,39 @@ fn compare_file(m: &mut Mismatches, name: &str, lib: &LibFile, man: &GranuleMani
             check_attr_values(m, &format!("{name}: {path}"), &g.attributes);
         }
     }
+    for (path, kind) in &lib.symbolic {
+        let got = man.links.iter().find(|l| &l.path == path).map(|l| match l.target {
+            LinkTarget::Soft { .. } => "soft",
+            LinkTarget::External { .. } => "external",
+            LinkTarget::Hard { .. } => "hard",
+        });
+        m.check(&format!("{name}: {path}"), "link kind", Some(*kind), got);
+    }
+    // A doubly linked object: vz may list it under either path, and the other as a hard link.
+    let mut aliases: Vec<(String, String)> = Vec::new();
+    for (second, first) in &lib.hard_dups {
+        let at = format!("{name}: {second}");
+        let link_to = |from: &str, to: &str| {
+            man.links.iter().any(|l| l.path == from && l.target == LinkTarget::Hard { target: to.to_string() })
+        };
+        if man.array(first).is_some() || man.groups.iter().any(|g| &g.path == first) {
+            if !link_to(second, first) {
+                m.note(format!("{at}: expected a hard link to {first}"));
+            }
+        } else if man.array(second).is_some() || man.groups.iter().any(|g| &g.path == second) {
+            if !link_to(first, second) {
+                m.note(format!("{at}: listed here, but {first} is not reported as a hard link to it"));
+            }
+            aliases.push((first.clone(), second.clone()));
+        } else {
+            m.note(format!("{at}: object listed under neither {first} nor {second}"));
+        }
+    }
     let (mut datasets, mut chunks) = (0, 0);
     for ds in &lib.datasets {
         let at = format!("{name}: {}", ds.path);
-        let Some(arr) = man.array(&ds.path) else {
+        let vz_path = aliases.iter().find(|(a, _)| a == &ds.path).map_or(ds.path.as_str(), |(_, b)| b.as_str());
+        let Some(arr) = man.array(vz_path) else {
             m.note(format!("{at}: not listed by vz"));
             continue;
         };
@@ -254,7 +285,7 @@ fn compare_file(m: &mut Mismatches, name: &str, lib: &LibFile, man: &GranuleMani
         check_attr_values(m, &at, &arr.attributes);
     }
     for arr in &man.arrays {
-        if !lib.datasets.iter().any(|d| d.path == arr.path) {
+        if !lib.datasets.iter().any(|d| d.path == arr.path) && !aliases.iter().any(|(_, b)| b == &arr.path) {
             m.note(format!("{name}: {}: listed by vz, not by libhdf5", arr.path));
         }
     }

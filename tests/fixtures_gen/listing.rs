@@ -63,6 +63,10 @@ pub struct LibFile {
     pub groups: Vec<String>,
     pub group_attrs: Vec<(String, Vec<String>)>,
     pub datasets: Vec<LibDataset>,
+    /// Soft and external links: (path, "soft" | "external").
+    pub symbolic: Vec<(String, &'static str)>,
+    /// Objects reached by two hard links: (path walked second, path walked first).
+    pub hard_dups: Vec<(String, String)>,
 }
 
 /// List a file with libhdf5.
@@ -72,20 +76,43 @@ pub struct LibFile {
 pub fn list_file(path: &Path) -> hdf5::Result<LibFile> {
     let f = File::open(path)?;
     let mut out = LibFile::default();
-    walk(&f, &mut out)?;
+    let mut seen = vec![(f.loc_info()?.token, "/".to_string())];
+    walk(&f, &mut out, &mut seen)?;
     out.groups.sort();
     out.datasets.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
-fn walk(g: &Group, out: &mut LibFile) -> hdf5::Result<()> {
+/// Depth-first in name order; symbolic links are recorded, not followed; an object reached a
+/// second time through another hard link is recorded as a duplicate, not listed again.
+fn walk(g: &Group, out: &mut LibFile, seen: &mut Vec<(hdf5::LocationToken, String)>) -> hdf5::Result<()> {
     out.groups.push(g.name());
     out.group_attrs.push((g.name(), g.attr_names()?));
-    for ds in g.datasets()? {
-        out.datasets.push(list_dataset(&ds)?);
-    }
-    for sub in g.groups()? {
-        walk(&sub, out)?;
+    let mut members = Vec::new();
+    g.iter_visit_default(|name, info| {
+        members.push((name.to_string(), info.link_type));
+        Ok(())
+    })?;
+    let prefix = g.name().trim_end_matches('/').to_string();
+    for (name, kind) in members {
+        let path = format!("{prefix}/{name}");
+        match kind {
+            hdf5::LinkType::Soft => out.symbolic.push((path, "soft")),
+            hdf5::LinkType::External => out.symbolic.push((path, "external")),
+            hdf5::LinkType::Hard => {
+                let info = g.loc_info_by_name(&name)?;
+                if let Some((_, first)) = seen.iter().find(|(t, _)| *t == info.token) {
+                    out.hard_dups.push((path, first.clone()));
+                    continue;
+                }
+                seen.push((info.token, path));
+                match info.loc_type {
+                    hdf5::LocationType::Group => walk(&g.group(&name)?, out, seen)?,
+                    hdf5::LocationType::Dataset => out.datasets.push(list_dataset(&g.dataset(&name)?)?),
+                    _ => {}
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -119,6 +119,16 @@ fn many_links(r: &mut Recorder, g: &Group, n: usize) -> hdf5::Result<()> {
     Ok(())
 }
 
+/// A soft link, an external link and a second hard link to `/contig_i32` (from `basic_layouts`).
+fn links(f: &File) -> hdf5::Result<()> {
+    let g = group(f, "links")?;
+    g.link_soft("/contig_i32", "soft_to_contig")?;
+    g.link_soft("/nowhere", "dangling_soft")?;
+    g.link_external("other.h5", "/some/data", "external")?;
+    g.link_hard("/contig_i32", "hard_dup")?;
+    Ok(())
+}
+
 /// Datasets with `n` attributes (dense storage from 9 on, when the file allows it).
 fn many_attrs(loc: &hdf5::Location, n: usize) -> hdf5::Result<()> {
     for i in 0..n {
@@ -225,6 +235,7 @@ fn gen_earliest(path: &Path) -> hdf5::Result<Vec<Expect>> {
     many_attrs(&ds, 12)?;
     many_attrs(&f, 3)?;
     group(&f, "empty")?;
+    links(&f)?;
     Ok(r.expects)
 }
 
@@ -333,6 +344,7 @@ fn gen_v110(path: &Path) -> hdf5::Result<Vec<Expect>> {
     many_attrs(&ds, 30)?;
     many_attrs(&f, 10)?;
     typed(&mut r, &group(&f, "types")?, IDX_FARRAY)?;
+    links(&f)?;
     Ok(r.expects)
 }
 
