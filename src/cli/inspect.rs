@@ -84,10 +84,11 @@ fn tree(m: &GranuleManifest, all_chunks: bool) -> String {
     paths.extend(m.arrays.iter().map(|a| (a.path.as_str(), Some(a))));
     paths.sort_by(|a, b| a.0.split('/').cmp(b.0.split('/')));
     for (path, array) in paths {
-        let depth = path.matches('/').count().saturating_sub(usize::from(path == "/"));
+        let depth = path.matches('/').count().saturating_sub(1);
         let indent = "  ".repeat(depth);
         let name = path.rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("/");
         match array {
+            None if path == "/" => {}
             None => {
                 let _ = writeln!(s, "{indent}{name}/");
             }

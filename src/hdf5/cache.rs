@@ -6,6 +6,7 @@
 //! metadata tree, not the number of nodes.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use bytes::Bytes;
 
@@ -75,6 +76,31 @@ impl Cache {
         None
     }
 
+    /// The parts of `range` not held yet, in order.
+    pub(crate) fn missing(&self, range: Range<u64>) -> Vec<Range<u64>> {
+        let mut out = Vec::new();
+        let mut at = range.start;
+        // The block that may cover the start, then every block starting inside the range.
+        let first = self.blocks.range(..=range.start).next_back().map(|(&s, b)| (s, s + b.len() as u64));
+        let inside = self.blocks.range(range.start..range.end).map(|(&s, b)| (s, s + b.len() as u64));
+        for (s, e) in first.into_iter().chain(inside) {
+            if e <= at {
+                continue;
+            }
+            if s > at {
+                out.push(at..s.min(range.end));
+            }
+            at = at.max(e);
+            if at >= range.end {
+                break;
+            }
+        }
+        if at < range.end {
+            out.push(at..range.end);
+        }
+        out
+    }
+
     /// Whether the range is already held.
     pub(crate) fn has(&self, addr: u64, len: u64) -> bool {
         self.find(addr, len).is_some()
@@ -102,6 +128,7 @@ impl Cache {
     }
 
     /// Total bytes held.
+    #[cfg(test)]
     pub(crate) fn held(&self) -> usize {
         self.blocks.values().map(Bytes::len).sum()
     }
@@ -124,5 +151,8 @@ mod tests {
         assert_eq!(c.get("t", 50, 10), Err(Fault::Need(50..60)));
         assert!(matches!(c.get("t", 95, 10), Err(Fault::Format { .. })));
         assert_eq!(c.held(), 35);
+        assert_eq!(c.missing(0..60), vec![0..10, 45..60]);
+        assert_eq!(c.missing(12..20), vec![]);
+        assert_eq!(c.missing(40..50), vec![45..50]);
     }
 }

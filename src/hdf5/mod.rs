@@ -4,11 +4,14 @@
 mod btree_v2;
 pub(crate) mod cache;
 mod checksum;
+mod chunk_element;
 mod chunk_index;
 pub(crate) mod cursor;
 mod dense;
 pub(crate) mod error;
 mod fractal_heap;
+#[cfg(test)]
+mod testutil;
 
 pub use error::Hdf5Error;
 mod global_heap;

@@ -5,7 +5,7 @@ use super::cache::Cache;
 use super::chunk_index::ChunkIndexSpec;
 use super::cursor::Geometry;
 use super::dense::DenseRef;
-use super::error::{bad, unsupported, Parse};
+use super::error::{bad, unsupported, Fault, Parse};
 use super::global_heap;
 use super::local_heap;
 use super::messages::attribute::{self, Resolver};
@@ -154,7 +154,15 @@ fn dataset(
     let Some(type_msg) = find(kind::DATATYPE) else {
         return bad("object header", layout_msg.address, format!("dataset {path} has no datatype message"));
     };
-    let dtype = message_datatype(type_msg, geo, resolver)?;
+    // A type vz cannot describe leaves the dataset listed, as opaque bytes, with the reason.
+    let (dtype, type_problem) = match message_datatype(type_msg, geo, resolver) {
+        Ok(t) => (t, None),
+        Err(Fault::Unsupported { detail, .. }) => {
+            let size = type_msg.body.get(4..8).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            (Datatype::Opaque { size, tag: String::new() }, Some(format!("unsupported datatype: {detail}")))
+        }
+        Err(e) => return Err(e),
+    };
     let filters: Vec<Filter> = match find(kind::FILTERS) {
         Some(m) if m.is_shared() => return unsupported("filter pipeline message", m.address, "shared filter pipeline"),
         Some(m) => filters::parse(m.cursor("filter pipeline message", geo))?,
@@ -238,7 +246,11 @@ fn dataset(
         DataLayout::Virtual => meta.unsupported = Some("virtual dataset: data is mapped from other datasets".to_string()),
     }
     if space.null {
-        meta.unsupported = Some("null dataspace: the dataset has no elements".to_string());
+        meta.unsupported = Some("unsupported null dataspace: the dataset has no elements".to_string());
+    }
+    if let Some(reason) = type_problem {
+        // The chunk byte ranges are still exact: keep listing them.
+        meta.unsupported = Some(reason);
     }
     Ok(DatasetObject { meta, index, dense_attributes: None })
 }

@@ -35,13 +35,16 @@ pub struct ReadOptions {
     /// A missing range is widened to at least this many bytes (headers are small and neighbours
     /// are likely needed next).
     pub min_fetch: u64,
+    /// Missing ranges closer than this are fetched as one (the bytes between are kept too, so
+    /// nothing fetched is thrown away).
+    pub coalesce_gap: u64,
     /// Bound on round trips (a hostile file cannot make the walk run forever).
     pub max_rounds: u32,
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions { head_bytes: 64 * 1024, min_fetch: 8 * 1024, max_rounds: 1000 }
+        ReadOptions { head_bytes: 64 * 1024, min_fetch: 8 * 1024, coalesce_gap: 16 * 1024, max_rounds: 1000 }
     }
 }
 
@@ -77,6 +80,7 @@ struct Walker {
     geo: Geometry,
     visited: HashMap<u64, String>,
     seen_nodes: HashSet<u64>,
+    broken_indexes: HashSet<String>,
     groups: BTreeMap<String, GroupMeta>,
     arrays: BTreeMap<String, ArrayMeta>,
     links: Vec<LinkMeta>,
@@ -179,8 +183,9 @@ impl Walker {
                 more
             }
             Effect::Chunks { path, chunks, more } => {
-                if let Some(a) = self.arrays.get_mut(&path) {
-                    if a.unsupported.is_none() {
+                // After one node of an index failed, a partial chunk list would mislead.
+                if !self.broken_indexes.contains(&path) {
+                    if let Some(a) = self.arrays.get_mut(&path) {
                         a.chunks.extend(chunks);
                     }
                 }
@@ -207,7 +212,7 @@ impl Walker {
             }
             Object::Dataset(ds) => {
                 let mut meta = ds.meta;
-                if let Some(spec) = ds.index.filter(|_| meta.unsupported.is_none()) {
+                if let Some(spec) = ds.index {
                     let first = chunk_index::start(&spec);
                     meta.chunks = first.chunks;
                     let spec = Arc::new(spec);
@@ -248,6 +253,7 @@ impl Walker {
     fn fail(&mut self, work: &Work, fault: Fault) {
         let reason = fault.describe();
         if let Work::Index { path, .. } = work {
+            self.broken_indexes.insert(path.clone());
             if let Some(a) = self.arrays.get_mut(path) {
                 a.chunks.clear();
                 a.unsupported.get_or_insert_with(|| format!("chunk index unreadable: {reason}"));
@@ -304,6 +310,7 @@ pub async fn read_manifest(source: &dyn ByteSource, opts: &ReadOptions) -> Resul
         geo: sb.geo,
         visited: HashMap::new(),
         seen_nodes: HashSet::new(),
+        broken_indexes: HashSet::new(),
         groups: BTreeMap::new(),
         arrays: BTreeMap::new(),
         links: Vec::new(),
@@ -359,18 +366,18 @@ pub async fn read_manifest(source: &dyn ByteSource, opts: &ReadOptions) -> Resul
     Ok(finish(w, eof))
 }
 
-/// Fetch the needed ranges (widened to `min_fetch`, clipped to the file) into the cache.
+/// Fetch the needed ranges into the cache: each widened to `min_fetch` (neighbouring metadata
+/// is likely needed next), clipped to the file, minus what the cache already holds.
 async fn fetch(source: &dyn ByteSource, cache: &mut Cache, needs: &[Range<u64>], opts: &ReadOptions) -> Result<(), Hdf5Error> {
     let eof = cache.eof();
     let mut ranges: Vec<Range<u64>> = needs
         .iter()
-        .map(|r| r.start..r.end.max(r.start.saturating_add(opts.min_fetch)).min(eof))
-        .filter(|r| r.start < r.end && !cache.has(r.start, r.end - r.start))
+        .flat_map(|r| cache.missing(r.start..r.end.max(r.start.saturating_add(opts.min_fetch)).min(eof)))
         .collect();
-    ranges.sort_by_key(|r| r.start);
-    ranges.dedup();
-    let bytes = source.get_ranges(&ranges).await?;
-    for (r, b) in ranges.iter().zip(bytes) {
+    ranges.sort_by_key(|r| (r.start, r.end));
+    let (kept, _) = crate::source::coalesce(&ranges, opts.coalesce_gap);
+    let bytes = source.get_ranges(&kept).await?;
+    for (r, b) in kept.iter().zip(bytes) {
         cache.insert(r.start, b);
     }
     Ok(())

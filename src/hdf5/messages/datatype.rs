@@ -39,9 +39,19 @@ fn parse_at(c: &mut Cursor<'_>, depth: usize) -> Parse<Datatype> {
             Datatype::Integer { size, signed: bits & 0x08 != 0, order: order(bits) }
         }
         1 => {
-            c.skip(12)?; // bit offset, precision, exponent/mantissa layout, bias
+            let offset = c.u16()?;
+            let precision = c.u16()?;
+            let layout = [c.u8()?, c.u8()?, c.u8()?, c.u8()?];
+            let bias = c.u32()?;
             if bits & 0x40 != 0 {
                 return unsupported(c.structure(), at, "VAX-order floating point");
+            }
+            if !is_ieee(size, offset, precision, layout, bias) {
+                return unsupported(
+                    c.structure(),
+                    at,
+                    format!("non-IEEE {size}-byte float layout (precision {precision} at bit {offset}, exponent {}@{}, mantissa {}@{})", layout[1], layout[0], layout[3], layout[2]),
+                );
             }
             Datatype::Float { size, order: order(bits) }
         }
@@ -199,4 +209,16 @@ pub(crate) fn int_value(raw: &[u8], big_endian: bool, signed: bool) -> i64 {
     } else {
         v as i64
     }
+}
+
+/// Whether a float's bit fields are those of IEEE 754 half, single or double precision.
+fn is_ieee(size: u32, offset: u16, precision: u16, layout: [u8; 4], bias: u32) -> bool {
+    // layout = [exponent location, exponent size, mantissa location, mantissa size]
+    let standard = match size {
+        2 => ([10, 5, 0, 10], 15),
+        4 => ([23, 8, 0, 23], 127),
+        8 => ([52, 11, 0, 52], 1023),
+        _ => return true, // other sizes (e.g. 16-byte long double) are passed through as they are
+    };
+    offset == 0 && u32::from(precision) == size * 8 && (layout, bias) == standard
 }
