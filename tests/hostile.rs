@@ -408,7 +408,7 @@ fn damaged_files_never_panic_hang_or_overallocate() {
     let (mut ok, mut err, mut total) = (0usize, 0usize, 0usize);
     let mut failures = Vec::new();
     let mut hangs = 0;
-    let mut past_eof_total = 0;
+    let (mut past_eof_total, mut off_grid_total) = (0, 0);
     for (n, input) in inputs.iter().enumerate() {
         let seed = 0x5EED_0000 + n as u64;
         let cases = mutations(input, seed, scale);
@@ -422,7 +422,8 @@ fn damaged_files_never_panic_hang_or_overallocate() {
             Outcome::Ok(man) => Some(normalized(*man)),
             _ => None,
         };
-        let (mut same, mut flagged, mut silent, mut beyond_eof) = (0, 0, Vec::new(), Vec::new());
+        let (mut same, mut flagged, mut silent) = (0, 0, Vec::new());
+        let (mut beyond_eof, mut outside_grid) = (Vec::new(), Vec::new());
         for (k, case) in cases.iter().enumerate() {
             let path = work.path().join(format!("case-{n}-{k}.h5"));
             std::fs::write(&path, &case.bytes).expect("write case");
@@ -441,6 +442,13 @@ fn damaged_files_never_panic_hang_or_overallocate() {
                         .any(|c| c.href.is_none() && c.offset.saturating_add(c.length) > size);
                     if past_eof {
                         beyond_eof.push(case.label.clone());
+                    }
+                    let off_grid = man.arrays.iter().any(|a| {
+                        let grid = a.grid_shape();
+                        a.chunks.iter().any(|c| c.coords.len() != grid.len() || c.coords.iter().zip(&grid).any(|(i, n)| i >= n))
+                    });
+                    if off_grid {
+                        outside_grid.push(case.label.clone());
                     }
                     let man = normalized(*man);
                     match &baseline {
@@ -487,6 +495,10 @@ fn damaged_files_never_panic_hang_or_overallocate() {
             println!("    {} cases list chunks past the end of the file, e.g. {}", beyond_eof.len(), beyond_eof[0]);
             past_eof_total += beyond_eof.len();
         }
+        if !outside_grid.is_empty() {
+            println!("    {} cases list chunks outside the chunk grid, e.g. {}", outside_grid.len(), outside_grid[0]);
+            off_grid_total += outside_grid.len();
+        }
         ok += file_ok;
         err += file_err;
         if hangs >= 3 {
@@ -495,7 +507,8 @@ fn damaged_files_never_panic_hang_or_overallocate() {
         }
     }
     println!(
-        "{} inputs, {total} cases: {ok} read, {err} rejected, {past_eof_total} read with chunks past EOF, {} failures",
+        "{} inputs, {total} cases: {ok} read, {err} rejected; read with chunks past EOF: {past_eof_total}, \
+         with chunks outside the grid: {off_grid_total}; {} failures",
         inputs.len(),
         failures.len()
     );
