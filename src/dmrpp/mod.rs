@@ -7,10 +7,13 @@
 //! one XML token (at most [`Limits::token`] bytes); nothing is allocated per array element.
 
 mod counted;
+mod end;
 mod error;
 mod filters;
 mod inline;
+mod names;
 mod parse;
+mod start;
 mod types;
 mod var;
 
