@@ -328,3 +328,375 @@ fn rows_fetch_only_overlapping_chunks_in_one_round_trip() {
     assert_eq!(source.stats().snapshot().bytes - before, z2.len() as u64);
     assert!(rt().block_on(read_rows_f64(&a, &source, 5..11)).is_err());
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Spatial tagging.
+
+use std::collections::BTreeSet;
+
+use vz::spatial::{chunk_rows, find_geolocated_groups, read_track, Aoi, GeoOptions, GeolocatedGroup, Track};
+
+const ATL06: &str = "icesat2/processed_ATL06_20181015100401_02560110_003_01.h5";
+const ATL03: &str = "icesat2/ATL03_gt1l.h5";
+
+/// Every dataset under `group` (recursively) whose first dimension is `rows`, listed by libhdf5,
+/// leaving out sub-groups listed in `skip`.
+fn libhdf5_row_arrays(file: &hdf5::File, group: &str, rows: u64, skip: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut todo = vec![group.to_string()];
+    while let Some(g) = todo.pop() {
+        let grp = file.group(&g).expect("libhdf5 opens the group");
+        for ds in grp.datasets().expect("datasets") {
+            if ds.shape().first().map(|&n| n as u64) == Some(rows) {
+                out.insert(ds.name());
+            }
+        }
+        for sub in grp.groups().expect("groups") {
+            if !skip.contains(&sub.name()) {
+                todo.push(sub.name());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn atl06_geolocated_groups_and_their_arrays() {
+    let Some(root) = common::fixtures_dir("atl06_geolocated_groups_and_their_arrays") else { return };
+    let path = root.join(ATL06);
+    let (m, _) = manifest_of(&path).expect("ATL06 manifest");
+    let groups = find_geolocated_groups(&m, &GeoOptions::default());
+    let names: Vec<&str> = groups.iter().map(|g| g.group.as_str()).collect();
+    println!("ATL06 geolocated groups: {names:?}");
+    // CF attributes geolocate four groups per beam: land_ice_segments (latitude/longitude),
+    // residual_histogram (lat_mean/lon_mean), segment_quality (reference_pt_lat/lon) and
+    // quality_assessment/gtXY (lat_mean/lon_mean).
+    assert_eq!(groups.len(), 24);
+    assert_eq!(names.iter().filter(|g| g.ends_with("/land_ice_segments")).count(), 6);
+    let file = hdf5::File::open(&path).expect("libhdf5 opens ATL06");
+    let geolocated: BTreeSet<String> = groups.iter().map(|g| g.group.clone()).collect();
+    for beam in ["gt1l", "gt1r", "gt2l", "gt2r", "gt3l", "gt3r"] {
+        let lis = groups.iter().find(|g| g.group == format!("/{beam}/land_ice_segments")).expect("land_ice_segments");
+        assert_eq!(lis.latitude, format!("/{beam}/land_ice_segments/latitude"));
+        assert_eq!(lis.longitude, format!("/{beam}/land_ice_segments/longitude"));
+        assert_eq!(lis.time.as_deref(), Some(format!("/{beam}/land_ice_segments/delta_time").as_str()));
+        let expected = libhdf5_row_arrays(&file, &lis.group, lis.rows, &geolocated);
+        let got: BTreeSet<String> = lis.arrays.iter().cloned().collect();
+        assert_eq!(got, expected, "{beam}");
+        for sub in ["fit_statistics", "ground_track", "geophysical", "bias_correction", "dem"] {
+            assert!(lis.arrays.iter().any(|a| a.contains(&format!("/land_ice_segments/{sub}/"))), "{beam} {sub}");
+        }
+        let sq = groups.iter().find(|g| g.group == format!("/{beam}/segment_quality")).expect("segment_quality");
+        assert!(sq.latitude.ends_with("reference_pt_lat") && sq.longitude.ends_with("reference_pt_lon"));
+    }
+    let gt1l = groups.iter().find(|g| g.group == "/gt1l/land_ice_segments").expect("gt1l");
+    println!("gt1l/land_ice_segments: {} rows, {} arrays", gt1l.rows, gt1l.arrays.len());
+    // solar_azimuth has units degrees_east but is no longitude: its group is not geolocated.
+    assert!(!names.iter().any(|g| g.ends_with("geophysical")));
+}
+
+#[test]
+fn atl03_groups_with_and_without_overrides() {
+    let Some(root) = common::fixtures_dir("atl03_groups_with_and_without_overrides") else { return };
+    let path = root.join(ATL03);
+    let (m, _) = manifest_of(&path).expect("ATL03 manifest");
+    let cf = find_geolocated_groups(&m, &GeoOptions::default());
+    let names: Vec<&str> = cf.iter().map(|g| g.group.as_str()).collect();
+    // lat_ph/lon_ph carry standard_name latitude/longitude, so CF finds heights/ by itself; geolocation/
+    // (one row per 20 m segment) has reference_photon_lat/lon.
+    assert_eq!(names, vec!["/gt1l/geolocation", "/gt1l/heights"]);
+    let geo = &cf[0];
+    assert_eq!((geo.latitude.as_str(), geo.longitude.as_str()), ("/gt1l/geolocation/reference_photon_lat", "/gt1l/geolocation/reference_photon_lon"));
+    let opts = GeoOptions { lat: Some("lat_ph".into()), lon: Some("lon_ph".into()), ..GeoOptions::default() };
+    let over = find_geolocated_groups(&m, &opts);
+    assert_eq!(over.len(), 1);
+    let h = &over[0];
+    assert_eq!((h.group.as_str(), h.rows, h.time.as_deref()), ("/gt1l/heights", 2909, Some("/gt1l/heights/delta_time")));
+    assert!(h.arrays.contains(&"/gt1l/heights/signal_conf_ph".to_string()), "2-D arrays with the same rows count");
+    let file = hdf5::File::open(&path).expect("libhdf5 opens ATL03");
+    assert_eq!(h.arrays.iter().cloned().collect::<BTreeSet<_>>(), libhdf5_row_arrays(&file, "/gt1l/heights", 2909, &BTreeSet::new()));
+    println!("ATL03: CF groups {names:?}; heights/ has {} arrays of {} rows", h.arrays.len(), h.rows);
+}
+
+/// The footprint rules checked against a brute-force recomputation from libhdf5's values.
+fn check_footprints(m: &GranuleManifest, bytes: &Bytes, file: &hdf5::File, g: &GeolocatedGroup) -> (usize, usize) {
+    let source = MemorySource::new("granule", bytes.clone());
+    let track = rt().block_on(read_track(m, g, &source)).expect("track");
+    assert_eq!(source.stats().snapshot().round_trips, 1, "lat, lon and time in one round trip");
+    let lat = file.dataset(&g.latitude).unwrap().read_raw::<f64>().unwrap();
+    let lon = file.dataset(&g.longitude).unwrap().read_raw::<f64>().unwrap();
+    assert!(track.lat.iter().zip(&lat).all(|(a, b)| same(*a, *b)), "{}: latitude equals libhdf5", g.group);
+    assert!(track.lon.iter().zip(&lon).all(|(a, b)| same(*a, *b)), "{}: longitude equals libhdf5", g.group);
+    let time = g.time.as_ref().map(|t| file.dataset(t).unwrap().read_raw::<f64>().unwrap());
+    let res = h3o::Resolution::Seven;
+    let lat_array = m.array(&g.latitude).unwrap();
+    let (mut chunks, mut cells) = (0, 0);
+    for ch in &lat_array.chunks {
+        let rows = chunk_rows(lat_array, ch);
+        let fp = track.footprint(rows.clone(), res);
+        let (s, e) = (rows.start as usize, rows.end as usize);
+        let pts: Vec<(f64, f64)> = (s..e).filter(|&i| lat[i].is_finite() && lon[i].is_finite()).map(|i| (lat[i], lon[i])).collect();
+        assert_eq!(fp.points as usize, pts.len());
+        let bbox = fp.bbox.expect("bbox");
+        let expected: BTreeSet<u64> =
+            pts.iter().map(|&(la, lo)| u64::from(h3o::LatLng::new(la, lo).unwrap().to_cell(res))).collect();
+        assert_eq!(fp.h3, expected.iter().copied().collect::<Vec<_>>(), "h3 = every point's cell, sorted, unique");
+        for &(la, lo) in &pts {
+            assert!(bbox.contains(la, lo), "bbox {bbox:?} holds ({la}, {lo})");
+        }
+        if let Some(t) = &time {
+            let vals: Vec<f64> = t[s..e].iter().copied().filter(|v| v.is_finite()).collect();
+            let want = (vals.iter().copied().fold(f64::INFINITY, f64::min), vals.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+            assert_eq!(fp.time, Some(want));
+        }
+        let geom = parse_wkb(fp.wkb.as_deref().expect("wkb"));
+        assert!(!geom.is_empty());
+        chunks += 1;
+        cells += fp.h3.len();
+    }
+    (chunks, cells)
+}
+
+#[test]
+fn real_footprints_match_brute_force() {
+    let Some(root) = common::fixtures_dir("real_footprints_match_brute_force") else { return };
+    let mut total = (0, 0, 0);
+    for (rel, opts) in [
+        (ATL06, GeoOptions::default()),
+        (ATL03, GeoOptions { lat: Some("lat_ph".into()), lon: Some("lon_ph".into()), ..GeoOptions::default() }),
+        (ATL03, GeoOptions::default()),
+    ] {
+        let path = root.join(rel);
+        let (m, bytes) = manifest_of(&path).expect("manifest");
+        let file = hdf5::File::open(&path).expect("libhdf5");
+        for g in find_geolocated_groups(&m, &opts) {
+            let (c, n) = check_footprints(&m, &bytes, &file, &g);
+            total = (total.0 + 1, total.1 + c, total.2 + n);
+        }
+    }
+    println!("footprints vs brute force: {} groups, {} chunks, {} cells", total.0, total.1, total.2);
+    assert!(total.1 >= 20);
+}
+
+/// A parsed WKB geometry: its parts as coordinate lists (a Point is one part of one position).
+fn parse_wkb(b: &[u8]) -> Vec<Vec<(f64, f64)>> {
+    fn u32_at(b: &[u8], i: &mut usize) -> u32 {
+        let v = u32::from_le_bytes(b[*i..*i + 4].try_into().unwrap());
+        *i += 4;
+        v
+    }
+    fn f64_at(b: &[u8], i: &mut usize) -> f64 {
+        let v = f64::from_le_bytes(b[*i..*i + 8].try_into().unwrap());
+        *i += 8;
+        v
+    }
+    fn line(b: &[u8], i: &mut usize) -> Vec<(f64, f64)> {
+        assert_eq!(b[*i], 1, "little-endian");
+        *i += 1;
+        assert_eq!(u32_at(b, i), 2, "LineString");
+        let n = u32_at(b, i);
+        (0..n).map(|_| (f64_at(b, i), f64_at(b, i))).collect()
+    }
+    let mut i = 1;
+    assert_eq!(b[0], 1, "little-endian");
+    let parts = match u32_at(b, &mut i) {
+        1 => vec![vec![(f64_at(b, &mut i), f64_at(b, &mut i))]],
+        2 => {
+            i = 0;
+            vec![line(b, &mut i)]
+        }
+        5 => {
+            let n = u32_at(b, &mut i);
+            (0..n).map(|_| line(b, &mut i)).collect()
+        }
+        t => panic!("unexpected WKB type {t}"),
+    };
+    assert_eq!(i, b.len(), "no trailing bytes");
+    parts
+}
+
+/// Points along the great circle through `p0` (lat, lon) heading due east there, every `step_km`.
+fn great_circle(p0: (f64, f64), half_len_km: f64, step_km: f64) -> Track {
+    let (phi, lam) = (p0.0.to_radians(), p0.1.to_radians());
+    let p = [phi.cos() * lam.cos(), phi.cos() * lam.sin(), phi.sin()];
+    let east = [-lam.sin(), lam.cos(), 0.0];
+    let n = (half_len_km / step_km) as i64;
+    let (mut lat, mut lon) = (Vec::new(), Vec::new());
+    for k in -n..=n {
+        let s = k as f64 * step_km / 6371.0088;
+        let v: Vec<f64> = (0..3).map(|j| s.cos() * p[j] + s.sin() * east[j]).collect();
+        lat.push(v[2].asin().to_degrees());
+        lon.push(v[1].atan2(v[0]).to_degrees());
+    }
+    Track { lat, lon, time: None }
+}
+
+fn cell_lon(c: u64) -> f64 {
+    h3o::LatLng::from(h3o::CellIndex::try_from(c).unwrap()).lng()
+}
+
+#[test]
+fn synthetic_antimeridian_and_polar_tracks() {
+    let res = h3o::Resolution::Seven;
+    // Eastward across 180 at 50°N: 179.9 -> -179.9.
+    let lon: Vec<f64> = (0..=400).map(|i| { let x = 179.9 + f64::from(i) * 0.0005; if x > 180.0 { x - 360.0 } else { x } }).collect();
+    let t = Track { lat: vec![50.0; lon.len()], lon, time: Some((0..=400).map(f64::from).collect()) };
+    let fp = t.footprint(0..401, res);
+    let b = fp.bbox.unwrap();
+    assert!(b.crosses_antimeridian() && (b.xmin - 179.9).abs() < 1e-9 && (b.xmax + 179.9).abs() < 1e-9, "{b:?}");
+    let parts = parse_wkb(fp.wkb.as_deref().unwrap());
+    assert_eq!(parts.len(), 2, "split at the antimeridian");
+    assert_eq!(parts[0].last().unwrap(), &(180.0, 50.0));
+    assert_eq!(parts[1].first().unwrap(), &(-180.0, 50.0));
+    assert_eq!(parts[0].len(), 2, "a straight run simplifies to its endpoints");
+    assert!(fp.h3.iter().any(|&c| cell_lon(c) > 0.0) && fp.h3.iter().any(|&c| cell_lon(c) < 0.0), "cells on both sides");
+    assert_eq!(fp.time, Some((0.0, 400.0)));
+
+    // Within 0.5° of the north pole, closest on the 180° meridian: longitudes sweep ~93 -> 180 -> -93.
+    let t = great_circle((89.5, 180.0), 1100.0, 0.1);
+    let fp = t.footprint(0..t.lat.len() as u64, res);
+    let b = fp.bbox.unwrap();
+    assert!(b.crosses_antimeridian(), "{b:?}");
+    assert!((b.ymax - 89.5).abs() < 1e-6);
+    for (la, lo) in t.lat.iter().zip(&t.lon) {
+        assert!(b.contains(*la, *lo));
+    }
+    let parts = parse_wkb(fp.wkb.as_deref().unwrap());
+    assert_eq!(parts.len(), 2);
+    assert!(fp.h3.iter().any(|&c| cell_lon(c) > 0.0) && fp.h3.iter().any(|&c| cell_lon(c) < 0.0));
+    let expected: BTreeSet<u64> = t.lat.iter().zip(&t.lon).map(|(&la, &lo)| u64::from(h3o::LatLng::new(la, lo).unwrap().to_cell(res))).collect();
+    assert_eq!(fp.h3, expected.into_iter().collect::<Vec<_>>());
+    println!("near-pole pass: bbox {b:?}, {} cells", fp.h3.len());
+
+    // Circling the pole at 89.6°N: every longitude -> full range.
+    let lon: Vec<f64> = (0..36000).map(|i| -180.0 + f64::from(i) * 0.01).collect();
+    let t = Track { lat: vec![89.6; lon.len()], lon, time: None };
+    let b = t.footprint(0..36000, res).bbox.unwrap();
+    assert_eq!((b.xmin, b.xmax, b.ymin, b.ymax), (-180.0, 180.0, 89.6, 89.6));
+
+    // Missing rows split the line; a lone valid point is a Point; no valid point, no geometry.
+    let t = Track { lat: vec![1.0, 1.0, f64::NAN, 1.0, 1.0], lon: vec![1.0, 1.001, 1.002, 1.003, 1.004], time: None };
+    assert_eq!(parse_wkb(t.footprint(0..5, res).wkb.as_deref().unwrap()).len(), 2);
+    let fp = t.footprint(2..4, res);
+    assert_eq!((fp.points, fp.wkb.as_deref().map(|w| w.len())), (1, Some(21)));
+    let fp = t.footprint(2..3, res);
+    assert!(fp.bbox.is_none() && fp.wkb.is_none() && fp.h3.is_empty() && fp.points == 0);
+}
+
+fn square(x0: f64, y0: f64, x1: f64, y1: f64) -> String {
+    format!("[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]]")
+}
+
+/// Every grid point of the AOI's box that the AOI contains has its cell in `cells(res)`.
+fn assert_cells_cover(aoi: &Aoi, res: h3o::Resolution, n: usize) -> usize {
+    let cells: BTreeSet<u64> = aoi.cells(res).into_iter().collect();
+    let b = aoi.bbox();
+    let width = if b.crosses_antimeridian() { b.xmax + 360.0 - b.xmin } else { b.xmax - b.xmin };
+    let mut inside = 0;
+    for i in 0..=n {
+        for j in 0..=n {
+            let mut lon = b.xmin + width * i as f64 / n as f64;
+            if lon > 180.0 {
+                lon -= 360.0;
+            }
+            let lat = b.ymin + (b.ymax - b.ymin) * j as f64 / n as f64;
+            if aoi.contains(lat, lon) {
+                inside += 1;
+                let c = u64::from(h3o::LatLng::new(lat, lon).unwrap().to_cell(res));
+                assert!(cells.contains(&c), "point ({lat}, {lon}) inside the AOI, its cell {c:x} not covered");
+            }
+        }
+    }
+    assert!(inside > 0);
+    inside
+}
+
+#[test]
+fn aoi_polygons_holes_multipolygons_and_antimeridian() {
+    let res = h3o::Resolution::Six;
+    // Polygon with a hole, as a Feature.
+    let holed = Aoi::from_geojson(&format!(
+        r#"{{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":[{},{}]}}}}"#,
+        square(10.0, 40.0, 11.0, 41.0),
+        square(10.4, 40.4, 10.6, 40.6)
+    ))
+    .unwrap();
+    for (lat, lon, want) in [
+        (40.2, 10.2, true),
+        (40.5, 10.5, false), // in the hole
+        (40.4, 10.5, true),  // on the hole's edge
+        (40.0, 10.5, true),  // on the outer edge
+        (40.5, 11.01, false),
+        (39.99, 10.5, false),
+    ] {
+        assert_eq!(holed.contains(lat, lon), want, "({lat}, {lon})");
+    }
+    let b = holed.bbox();
+    assert_eq!((b.xmin, b.ymin, b.xmax, b.ymax), (10.0, 40.0, 11.0, 41.0));
+    let inside = assert_cells_cover(&holed, res, 60);
+    // Cells of the hole's interior are not all included: Covers leaves out cells wholly inside the hole.
+    let hole_cell = u64::from(h3o::LatLng::new(40.5, 10.5).unwrap().to_cell(h3o::Resolution::Eight));
+    assert!(!holed.cells(h3o::Resolution::Eight).contains(&hole_cell));
+    println!("holed polygon: {inside} sampled points inside, {} cells at res 6", holed.cells(res).len());
+
+    // MultiPolygon of two squares, in a FeatureCollection.
+    let multi = Aoi::from_geojson(&format!(
+        r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":null,"geometry":{{"type":"MultiPolygon","coordinates":[[{}],[{}]]}}}}]}}"#,
+        square(-60.0, -10.0, -59.5, -9.5),
+        square(-58.0, -10.0, -57.5, -9.5)
+    ))
+    .unwrap();
+    assert!(multi.contains(-9.7, -59.7) && multi.contains(-9.7, -57.7) && !multi.contains(-9.7, -58.7));
+    assert_cells_cover(&multi, res, 60);
+    assert_eq!(multi.wkb()[1..5], 6u32.to_le_bytes());
+
+    // Across the antimeridian, written as RFC 7946 asks: a MultiPolygon split at ±180.
+    let across = Aoi::from_geojson(&format!(
+        r#"{{"type":"MultiPolygon","coordinates":[[{}],[{}]]}}"#,
+        square(179.5, -17.0, 180.0, -16.0),
+        square(-180.0, -17.0, -179.5, -16.0)
+    ))
+    .unwrap();
+    let b = across.bbox();
+    assert_eq!((b.xmin, b.xmax), (179.5, -179.5));
+    for (lat, lon, want) in [(-16.5, 179.8, true), (-16.5, -179.8, true), (-16.5, 180.0, true), (-16.5, -180.0, true), (-16.5, 0.0, false), (-16.5, 179.4, false)] {
+        assert_eq!(across.contains(lat, lon), want, "({lat}, {lon})");
+    }
+    assert_cells_cover(&across, res, 80);
+    let cells = across.cells(res);
+    assert!(cells.iter().any(|&c| cell_lon(c) > 0.0) && cells.iter().any(|&c| cell_lon(c) < 0.0));
+    // The same area written as one polygon is refused (it would mean 179.5 -> -179.5 the long way).
+    let err = Aoi::from_geojson(&format!(r#"{{"type":"Polygon","coordinates":[{}]}}"#, "[[179.5,-17],[-179.5,-17],[-179.5,-16],[179.5,-16],[179.5,-17]]")).unwrap_err();
+    assert!(err.to_string().contains("RFC 7946"), "{err}");
+    // Other refusals.
+    for bad in [r#"{"type":"Point","coordinates":[0,0]}"#, r#"{"type":"Polygon","coordinates":[[[0,0],[1,1],[0,0]]]}"#, r#"{"type":"Polygon","coordinates":[[[0,0],[200,0],[1,1],[0,0]]]}"#, "not json", r#"{"type":"FeatureCollection","features":[]}"#] {
+        assert!(Aoi::from_geojson(bad).is_err(), "{bad}");
+    }
+}
+
+/// No false negatives end to end: an AOI around points of a real chunk meets that chunk's cells.
+#[test]
+fn aoi_cells_meet_chunk_cells_when_a_point_is_inside() {
+    let Some(root) = common::fixtures_dir("aoi_cells_meet_chunk_cells_when_a_point_is_inside") else { return };
+    let (m, bytes) = manifest_of(&root.join(ATL06)).expect("ATL06");
+    let g = find_geolocated_groups(&m, &GeoOptions::default()).into_iter().find(|g| g.group == "/gt2l/land_ice_segments").unwrap();
+    let track = rt().block_on(read_track(&m, &g, &MemorySource::new("atl06", bytes))).unwrap();
+    let res = GeoOptions::default().h3_resolution;
+    let fp = track.footprint(0..g.rows, res);
+    let mut checked = 0;
+    for i in (0..g.rows as usize).step_by(7) {
+        let (la, lo) = (track.lat[i], track.lon[i]);
+        if !(la.is_finite() && lo.is_finite()) {
+            continue;
+        }
+        // A tiny square (about 20 m) around the point: the AOI holds it, so the cells must meet.
+        let d = 0.0002;
+        let aoi = Aoi::from_geojson(&format!(r#"{{"type":"Polygon","coordinates":[{}]}}"#, square(lo - d, la - d, lo + d, la + d))).unwrap();
+        assert!(aoi.contains(la, lo));
+        let cells = aoi.cells(res);
+        assert!(cells.iter().any(|c| fp.h3.binary_search(c).is_ok()), "row {i}");
+        checked += 1;
+    }
+    assert!(checked > 10);
+    println!("AOI vs chunk cells: {checked} tiny AOIs around real points all meet the footprint");
+}
