@@ -25,6 +25,6 @@ pub enum CodecError {
     Source {
         path: String,
         #[source]
-        source: SourceError,
+        source: Box<SourceError>,
     },
 }

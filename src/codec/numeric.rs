@@ -20,7 +20,7 @@ pub fn to_f64(dtype: &Datatype, raw: &[u8]) -> Result<Vec<f64>, CodecError> {
     if !matches!((kind, size), (Kind::Float, 2 | 4 | 8) | (Kind::Signed | Kind::Unsigned, 1 | 2 | 4 | 8)) {
         return Err(unsupported());
     }
-    if raw.len() % size != 0 {
+    if !raw.len().is_multiple_of(size) {
         return Err(CodecError::Corrupt {
             path: String::new(),
             coords: Vec::new(),

@@ -38,7 +38,7 @@ pub async fn read_many_rows_f64(
         Vec::new()
     } else {
         let path = arrays.first().map(|a| a.path.clone()).unwrap_or_default();
-        source.get_ranges(&ranges).await.map_err(|source| CodecError::Source { path, source })?
+        source.get_ranges(&ranges).await.map_err(|e| CodecError::Source { path, source: Box::new(e) })?
     };
     if fetched.len() != ranges.len() {
         return Err(CodecError::Unreadable {
