@@ -64,8 +64,8 @@ pub(crate) struct Block {
     first: u64,
     /// Elements in it.
     elements: u64,
-    /// Page-initialised bitmap from the super block (paged blocks of super blocks only).
-    pages: Option<Vec<u8>>,
+    /// Page-initialised bits from the super block (paged blocks of super blocks only).
+    pages: Option<Vec<bool>>,
 }
 
 /// Pending work of this index type.
@@ -139,9 +139,6 @@ fn header(addr: u64, cache: &Cache, geo: Geometry) -> Parse<IndexStep> {
     if u64::from(max_bits) < u64::from(ilog2(min_elements)) {
         return bad(HEADER, addr, format!("max bits {max_bits} below log2 of min elements {min_elements}"));
     }
-    if max_index_set.checked_mul(format.size).is_none_or(|n| n > geo.eof) {
-        return bad(HEADER, addr, format!("{max_index_set} elements of {} bytes cannot fit in the file", format.size));
-    }
     let nlevels = 1 + u64::from(max_bits) - u64::from(ilog2(min_elements));
     let mut levels = Vec::new();
     let (mut first_element, mut first_block) = (0u64, 0u64);
@@ -195,7 +192,7 @@ impl Array {
     }
 
     /// Data block work for a block starting at element `first`, unless nothing in it is set.
-    fn block(self: &Arc<Self>, address: Option<u64>, first: u64, elements: u64, pages: Option<Vec<u8>>) -> Option<IndexWork> {
+    fn block(self: &Arc<Self>, address: Option<u64>, first: u64, elements: u64, pages: Option<Vec<bool>>) -> Option<IndexWork> {
         let address = address?;
         (first < self.max_index_set)
             .then(|| IndexWork::ExtensibleArray(Work::DataBlock(Arc::clone(self), Block { address, first, elements, pages })))
@@ -269,7 +266,8 @@ fn super_block(a: &Arc<Array>, s: usize, addr: u64, cache: &Cache, geo: Geometry
     let level = a.levels[s];
     let so = u64::from(geo.sizeof_offsets);
     let paged = level.block_elements > a.page_elements;
-    let bitmap_len = if paged { (level.block_elements / a.page_elements).div_ceil(8) } else { 0 };
+    let pages = if paged { level.block_elements / a.page_elements } else { 0 };
+    let bitmap_len = pages.div_ceil(8);
     let body = level.data_blocks.checked_mul(bitmap_len + so).filter(|&n| n <= geo.eof);
     let Some(body) = body else {
         return bad(SUPER_BLOCK, addr, format!("{} data blocks cannot fit in the file", level.data_blocks));
@@ -283,8 +281,15 @@ fn super_block(a: &Arc<Array>, s: usize, addr: u64, cache: &Cache, geo: Geometry
     for k in 0..level.data_blocks {
         let address = c.address()?;
         let first = a.index_elements + level.first_element + k * level.block_elements;
-        let pages = paged.then(|| bitmaps[(k * bitmap_len) as usize..((k + 1) * bitmap_len) as usize].to_vec());
-        step.more.extend(a.block(address, first, level.block_elements, pages));
+        if address.is_none() || first >= a.max_index_set {
+            continue;
+        }
+        if level.block_elements.checked_mul(a.format.size).is_none_or(|n| n > geo.eof) {
+            return bad(SUPER_BLOCK, addr, format!("data blocks of {} elements cannot fit in the file", level.block_elements));
+        }
+        // One bit per page, numbered across all data blocks (not byte-aligned per block).
+        let init = paged.then(|| (0..pages).map(|p| bit(bitmaps, k * pages + p)).collect());
+        step.more.extend(a.block(address, first, level.block_elements, init));
     }
     Ok(step)
 }
@@ -306,7 +311,7 @@ fn data_block(spec: &ChunkIndexSpec, a: &Arc<Array>, b: &Block, cache: &Cache, g
         let page_bytes = a.page_elements * a.format.size + 4;
         for p in 0..b.elements / a.page_elements {
             let first = b.first + p * a.page_elements;
-            let initialised = b.pages.as_deref().is_none_or(|map| bit(map, p));
+            let initialised = b.pages.as_ref().is_none_or(|init| init.get(p as usize).copied().unwrap_or(false));
             if initialised && first < a.max_index_set {
                 let addr = b.address + prefix + 4 + p * page_bytes;
                 step.more.push(IndexWork::ExtensibleArray(Work::Page(Arc::clone(a), addr, first, a.page_elements)));
@@ -342,5 +347,26 @@ mod tests {
             &[],
         );
         assert!(matches!(n, 0 | 15), "{n}");
+    }
+}
+
+#[cfg(test)]
+mod local_v5 {
+    use crate::hdf5::testutil::check_index_with_layout;
+    use crate::manifest::ChunkIndexKind;
+
+    /// Layout message version 5 (libhdf5 2.0: 8-byte filtered chunk sizes), an extensible array
+    /// whose unlimited dimension is not the first (element order swizzled), paged data blocks
+    /// with per-page init bits (200000 one-byte chunks) and a sparse array. Needs `/tmp/v5.h5`
+    /// and `/tmp/v5.h5.json` written with h5py on libhdf5 2.0 (`libver=("v200", "v200")`);
+    /// the expected chunk coordinates of the swizzled dataset come from matching decompressed
+    /// chunk contents, because libhdf5's own chunk iteration mislabels them.
+    #[test]
+    #[ignore]
+    fn v5_file() {
+        let k = |name, kind, sig| check_index_with_layout("/tmp/v5.h5", name, kind, sig, &[], 5);
+        eprintln!("ea {}", k("extensible_array", ChunkIndexKind::ExtensibleArray, b"EAHD"));
+        eprintln!("fa {}", k("fixed_array", ChunkIndexKind::FixedArray, b"FAHD"));
+        eprintln!("bt {}", k("btree_v2", ChunkIndexKind::BtreeV2, b"BTHD"));
     }
 }
