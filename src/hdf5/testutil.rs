@@ -256,3 +256,36 @@ pub(crate) fn dense_name_sets(rel: &str, record_type: u8) -> Option<Vec<Vec<Stri
     }
     Some(sets)
 }
+
+/// A cache over `bytes` with bit `bit` of byte `pos` flipped.
+pub(crate) fn flipped(bytes: &[u8], pos: u64, bit: u8) -> Cache {
+    let mut copy = bytes.to_vec();
+    copy[pos as usize] ^= 1 << bit;
+    let mut cache = Cache::new(copy.len() as u64);
+    cache.insert(0, Bytes::from(copy));
+    cache
+}
+
+/// Flip one bit at a time in `range` (every `stride`-th byte, each of `bits`) and run
+/// `walk` on each corrupted file. Panics propagate (the point of the test); returns how many
+/// walks failed and how many succeeded.
+pub(crate) fn fuzz_flips<T>(
+    file: &Loaded,
+    range: std::ops::Range<u64>,
+    stride: usize,
+    bits: &[u8],
+    walk: impl Fn(&Cache) -> Parse<T>,
+) -> (usize, usize) {
+    let (mut failed, mut passed) = (0, 0);
+    let end = range.end.min(file.bytes.len() as u64);
+    for pos in (range.start..end).step_by(stride) {
+        for &bit in bits {
+            match walk(&flipped(&file.bytes, pos, bit)) {
+                Ok(_) => passed += 1,
+                Err(Fault::Need(r)) => panic!("flip at {pos}: fully loaded cache still needs {r:?}"),
+                Err(_) => failed += 1,
+            }
+        }
+    }
+    (failed, passed)
+}

@@ -370,3 +370,43 @@ mod local_v5 {
         eprintln!("bt {}", k("btree_v2", ChunkIndexKind::BtreeV2, b"BTHD"));
     }
 }
+
+#[cfg(test)]
+mod corruption {
+    use crate::hdf5::testutil::{answer_key, find_all, fuzz_flips, key_chunks, load, spec_from_key, walk_index};
+    use crate::manifest::ChunkIndexKind;
+
+    #[test]
+    fn bit_flips_fail_cleanly() {
+        let rel = "hdf5/chunked_v4_datasets.hdf5";
+        let Some(file) = load(rel) else { return };
+        let keys = answer_key(rel);
+        let ds = keys.iter().find(|d| d["path"] == "/extensible_array/large_int16").expect("dataset");
+        let want = key_chunks(ds);
+        let spec = find_all(&file.bytes, b"EAHD")
+            .into_iter()
+            .map(|h| spec_from_key(ds, ChunkIndexKind::ExtensibleArray, h))
+            .find(|s| walk_index(s, &file.cache, file.geo).is_ok_and(|got| got == want))
+            .expect("header of large_int16");
+        let h = spec.address.unwrap_or(0);
+        let b = &file.bytes;
+        let index_block = u64::from_le_bytes(b[h as usize + 60..h as usize + 68].try_into().unwrap());
+        let walk = |c: &_| walk_index(&spec, c, file.geo);
+        // Header and the start of the index block: every flip is caught by a checksum.
+        for range in [h..h + 72, index_block..index_block + 64] {
+            let (failed, passed) = fuzz_flips(&file, range.clone(), 1, &[5], walk);
+            assert_eq!(passed, 0, "{range:?}: {passed} corrupted walks succeeded");
+            assert!(failed > 0);
+        }
+        // Around a small array: no panic, whatever the outcome.
+        let ds = keys.iter().find(|d| d["path"] == "/extensible_array/int8").expect("dataset");
+        let want = key_chunks(ds);
+        let spec = find_all(&file.bytes, b"EAHD")
+            .into_iter()
+            .map(|h| spec_from_key(ds, ChunkIndexKind::ExtensibleArray, h))
+            .find(|s| walk_index(s, &file.cache, file.geo).is_ok_and(|got| got == want))
+            .expect("header of int8");
+        let h = spec.address.unwrap_or(0);
+        fuzz_flips(&file, h.saturating_sub(2048)..h + 4096, 3, &[1, 6], |c| walk_index(&spec, c, file.geo));
+    }
+}

@@ -207,3 +207,35 @@ mod tests {
         assert!(matches!(check("icesat2/variable_subset_ATL24_data.h5"), 0 | 1));
     }
 }
+
+#[cfg(test)]
+mod corruption {
+    use crate::hdf5::testutil::{answer_key, find_all, fuzz_flips, load, spec_from_key, walk_index};
+    use crate::manifest::ChunkIndexKind;
+
+    #[test]
+    fn bit_flips_fail_cleanly() {
+        let Some(file) = load("hdf5/tdset_idx.h5") else { return };
+        let keys = answer_key("hdf5/tdset_idx.h5");
+        for h in find_all(&file.bytes, b"FAHD") {
+            for ds in &keys {
+                let spec = spec_from_key(ds, ChunkIndexKind::FixedArray, h);
+                if walk_index(&spec, &file.cache, file.geo).is_err() {
+                    continue;
+                }
+                // Every flip in the header or its (unpaged) data block is caught by a checksum.
+                let b = &file.bytes;
+                let u64_at = |at: u64| u64::from_le_bytes(b[at as usize..at as usize + 8].try_into().unwrap());
+                let (esize, count, block) = (u64::from(b[h as usize + 6]), u64_at(h + 8), u64_at(h + 16));
+                let walk = |c: &_| walk_index(&spec, c, file.geo);
+                for range in [h..h + 28, block..block + 14 + count * esize + 4] {
+                    let (failed, passed) = fuzz_flips(&file, range.clone(), 1, &[0, 3, 7], walk);
+                    assert_eq!(passed, 0, "{range:?}: {passed} corrupted walks succeeded");
+                    assert!(failed > 0);
+                }
+                // Anywhere in the file: no panic, whatever the outcome.
+                fuzz_flips(&file, 0..file.bytes.len() as u64, 7, &[0, 3, 7], |c| walk_index(&spec, c, file.geo));
+            }
+        }
+    }
+}
