@@ -153,6 +153,20 @@ mod tests {
         assert!(sets.iter().any(|s| s.len() == 50), "{:?}", sets.iter().map(Vec::len).collect::<Vec<_>>());
     }
 
+    #[test]
+    fn icesat2_root_attributes_with_a_huge_object() {
+        // "Processing Parameters" (27 kB) exceeds the managed-object limit: a huge object
+        // found through the heap's huge-object B-tree.
+        for (rel, n) in [
+            ("icesat2/processed_ATL06_20181015100401_02560110_003_01.h5", 49),
+            ("icesat2/processed_ATL07-01_20190226002919_09100201_003_02.h5", 48),
+        ] {
+            let Some(sets) = dense_name_sets(rel, 8) else { return };
+            let root = sets.iter().find(|s| s.len() == n).unwrap_or_else(|| panic!("{rel}: {sets:?}"));
+            assert!(root.contains(&"Processing Parameters".to_string()) && root.contains(&"citation".to_string()));
+        }
+    }
+
     /// A heap deep enough for child indirect blocks: 30000 soft links of ~50-byte names.
     /// Needs `/tmp/biggroup.h5` from h5py (`libver="latest"`, group `g`, links named
     /// `a_rather_long_link_name_to_fill_the_heap_%06d`).

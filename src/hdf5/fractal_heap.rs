@@ -5,10 +5,13 @@
 //! blocks, the first two rows of the starting block size, each later row twice the previous.
 //! Rows up to the maximum direct block size hold direct blocks, later rows indirect blocks
 //! with their own (smaller) tables. A managed heap ID holds the object's offset in the heap's
-//! address space and its length; a tiny heap ID holds the object itself.
+//! address space and its length; a tiny heap ID holds the object itself. Huge objects (larger
+//! than the heap's managed-object limit) are stored on their own: their ID holds the address
+//! and length when it is long enough, otherwise a key into a v2 B-tree of huge objects.
 
 use std::collections::HashSet;
 
+use super::btree_v2::Bt2Header;
 use super::cache::Cache;
 use super::checksum::lookup3;
 use super::cursor::{bytes_for, Cursor, Geometry};
@@ -18,6 +21,7 @@ const HEADER: &str = "fractal heap header";
 const DIRECT: &str = "fractal heap direct block";
 const INDIRECT: &str = "fractal heap indirect block";
 const HEAP_ID: &str = "fractal heap ID";
+const HUGE: &str = "fractal heap huge object";
 
 /// Blocks whose checksums were already verified in this step, so that many objects of one
 /// block hash it once.
@@ -49,6 +53,8 @@ pub(crate) struct FractalHeap {
     root: Option<u64>,
     /// Rows of the root indirect block (0: the root is a direct block).
     root_rows: u64,
+    /// v2 B-tree of huge objects (record type 1), for IDs too short to hold an address.
+    huge_tree: Option<u64>,
 }
 
 impl FractalHeap {
@@ -72,7 +78,7 @@ impl FractalHeap {
         let flags = c.u8()?;
         let max_managed = c.u32()?;
         c.length()?; // next huge object ID
-        c.address()?; // huge object B-tree
+        let huge_tree = c.address()?;
         c.length()?; // free space in managed blocks
         c.address()?; // free space manager
         c.length()?; // managed space
@@ -127,6 +133,7 @@ impl FractalHeap {
             first_row_bits,
             root,
             root_rows,
+            huge_tree,
         })
     }
 
@@ -163,7 +170,7 @@ impl FractalHeap {
     ///
     /// # Errors
     /// `Need` when a block is not cached; a format error for a malformed ID or block;
-    /// unsupported for huge objects and filtered heaps.
+    /// unsupported for filtered heaps.
     pub(crate) fn object(&self, id: &[u8], cache: &Cache, geo: Geometry, checked: &mut Checked) -> Parse<Vec<u8>> {
         let mut c = Cursor::new(id, self.address, HEAP_ID, geo);
         let flags = c.u8()?;
@@ -176,10 +183,10 @@ impl FractalHeap {
                 let length = c.uint(self.length_size)?;
                 self.managed(offset, length, cache, geo, checked)
             }
-            1 => unsupported(HEAP_ID, self.address, "huge fractal heap objects"),
+            1 => self.huge(id, cache, geo),
             2 => {
-                // Tiny: the object is in the ID. IDs longer than 18 bytes use a 12-bit length.
-                let (len, from) = if id.len() <= 18 {
+                // Tiny: the object is in the ID. IDs of 18 bytes or more use a 12-bit length.
+                let (len, from) = if id.len() <= 17 {
                     (usize::from(flags & 0x0f) + 1, 1)
                 } else {
                     ((usize::from(flags & 0x0f) << 8 | usize::from(c.u8()?)) + 1, 2)
@@ -191,6 +198,58 @@ impl FractalHeap {
             }
             t => bad(HEAP_ID, self.address, format!("heap ID type {t}")),
         }
+    }
+
+    /// A huge object: stored outside the heap's blocks (libhdf5 `H5HF__huge_init` decides
+    /// whether IDs hold the address directly).
+    fn huge(&self, id: &[u8], cache: &Cache, geo: Geometry) -> Parse<Vec<u8>> {
+        if self.filtered {
+            return unsupported(HEADER, self.address, "filtered huge fractal heap objects");
+        }
+        let so = usize::from(geo.sizeof_offsets);
+        let sl = usize::from(geo.sizeof_lengths);
+        let mut c = Cursor::new(id, self.address, HEAP_ID, geo);
+        c.u8()?;
+        let (address, length) = if id.len() > so + sl {
+            (c.required_address()?, c.length()?)
+        } else {
+            let key = c.uint((id.len() - 1).min(8))?;
+            self.huge_lookup(key, cache, geo)?
+        };
+        Ok(cache.get(HUGE, address, length)?.to_vec())
+    }
+
+    /// Find huge object `key` in the huge-object B-tree: `(address, length)`.
+    fn huge_lookup(&self, key: u64, cache: &Cache, geo: Geometry) -> Parse<(u64, u64)> {
+        let Some(tree_addr) = self.huge_tree else {
+            return bad(HEAP_ID, self.address, format!("huge object {key}, but the heap has no huge-object B-tree"));
+        };
+        let tree = Bt2Header::read(cache, tree_addr, geo)?;
+        let (so, sl) = (u64::from(geo.sizeof_offsets), u64::from(geo.sizeof_lengths));
+        if tree.record_type != 1 || u64::from(tree.record_size) != so + 2 * sl {
+            return bad(HUGE, tree_addr, format!("record type {} of {} bytes, expected type 1", tree.record_type, tree.record_size));
+        }
+        let mut node = tree.root;
+        // Levels strictly decrease, so this descends at most `depth + 1` nodes.
+        while let Some(n) = node {
+            let content = tree.read_node(&n, cache, geo)?;
+            let mut next = content.children.last().copied();
+            for (i, rec) in content.records.iter().enumerate() {
+                let mut c = Cursor::new(rec, n.address, HUGE, geo);
+                let address = c.required_address()?;
+                let length = c.length()?;
+                let id = c.length()?;
+                if id == key {
+                    return Ok((address, length));
+                }
+                if id > key {
+                    next = content.children.get(i).copied();
+                    break;
+                }
+            }
+            node = next;
+        }
+        bad(HUGE, tree_addr, format!("huge object {key} is not in the B-tree"))
     }
 
     /// A managed object at heap `offset` of `length` bytes.
