@@ -5,23 +5,20 @@
 //! blocks, the first two rows of the starting block size, each later row twice the previous.
 //! Rows up to the maximum direct block size hold direct blocks, later rows indirect blocks
 //! with their own (smaller) tables. A managed heap ID holds the object's offset in the heap's
-//! address space and its length; a tiny heap ID holds the object itself. Huge objects (larger
-//! than the heap's managed-object limit) are stored on their own: their ID holds the address
-//! and length when it is long enough, otherwise a key into a v2 B-tree of huge objects.
+//! address space and its length; a tiny heap ID holds the object itself.
 
 use std::collections::HashSet;
 
-use super::btree_v2::Bt2Header;
 use super::cache::Cache;
 use super::checksum::lookup3;
 use super::cursor::{bytes_for, Cursor, Geometry};
-use super::error::{bad, unsupported, Parse};
+use super::btree_v2::{Bt2Header, NodeRef};
+use super::error::{bad, unsupported, Fault, Parse};
 
 const HEADER: &str = "fractal heap header";
 const DIRECT: &str = "fractal heap direct block";
 const INDIRECT: &str = "fractal heap indirect block";
 const HEAP_ID: &str = "fractal heap ID";
-const HUGE: &str = "fractal heap huge object";
 
 /// Blocks whose checksums were already verified in this step, so that many objects of one
 /// block hash it once.
@@ -49,12 +46,14 @@ pub(crate) struct FractalHeap {
     max_direct_rows: u64,
     /// log2(start block size * width).
     first_row_bits: u32,
+    /// v2 B-tree (record type 1) of huge objects addressed indirectly.
+    huge_btree: Option<u64>,
+    /// Whether huge-object IDs hold the object's address and length themselves.
+    huge_direct: bool,
     /// Root block address (`None`: no managed objects yet).
     root: Option<u64>,
     /// Rows of the root indirect block (0: the root is a direct block).
     root_rows: u64,
-    /// v2 B-tree of huge objects (record type 1), for IDs too short to hold an address.
-    huge_tree: Option<u64>,
 }
 
 impl FractalHeap {
@@ -78,7 +77,7 @@ impl FractalHeap {
         let flags = c.u8()?;
         let max_managed = c.u32()?;
         c.length()?; // next huge object ID
-        let huge_tree = c.address()?;
+        let huge_btree = c.address()?;
         c.length()?; // free space in managed blocks
         c.address()?; // free space manager
         c.length()?; // managed space
@@ -123,6 +122,9 @@ impl FractalHeap {
             address,
             id_len,
             checksum_direct: flags & 0x02 != 0,
+            huge_btree,
+            // libhdf5 (H5HF__huge_init) stores address and length in the ID when they fit.
+            huge_direct: u64::from(id_len).saturating_sub(1) >= so + sl,
             filtered: filter_len > 0,
             width,
             start_block,
@@ -133,7 +135,6 @@ impl FractalHeap {
             first_row_bits,
             root,
             root_rows,
-            huge_tree,
         })
     }
 
@@ -170,7 +171,7 @@ impl FractalHeap {
     ///
     /// # Errors
     /// `Need` when a block is not cached; a format error for a malformed ID or block;
-    /// unsupported for filtered heaps.
+    /// unsupported for huge objects and filtered heaps.
     pub(crate) fn object(&self, id: &[u8], cache: &Cache, geo: Geometry, checked: &mut Checked) -> Parse<Vec<u8>> {
         let mut c = Cursor::new(id, self.address, HEAP_ID, geo);
         let flags = c.u8()?;
@@ -183,9 +184,9 @@ impl FractalHeap {
                 let length = c.uint(self.length_size)?;
                 self.managed(offset, length, cache, geo, checked)
             }
-            1 => self.huge(id, cache, geo),
+            1 => self.huge(&mut c, cache, geo),
             2 => {
-                // Tiny: the object is in the ID. IDs of 18 bytes or more use a 12-bit length.
+                // Tiny: the object is in the ID. IDs of 18 bytes or more use a 12-bit length (H5HF tiny_init).
                 let (len, from) = if id.len() <= 17 {
                     (usize::from(flags & 0x0f) + 1, 1)
                 } else {
@@ -200,56 +201,48 @@ impl FractalHeap {
         }
     }
 
-    /// A huge object: stored outside the heap's blocks (libhdf5 `H5HF__huge_init` decides
-    /// whether IDs hold the address directly).
-    fn huge(&self, id: &[u8], cache: &Cache, geo: Geometry) -> Parse<Vec<u8>> {
+    /// A huge object: stored outside the heap blocks, found from the ID directly or through
+    /// the huge-object v2 B-tree (record type 1: address, length, ID).
+    fn huge(&self, c: &mut Cursor<'_>, cache: &Cache, geo: Geometry) -> Parse<Vec<u8>> {
         if self.filtered {
-            return unsupported(HEADER, self.address, "filtered huge fractal heap objects");
+            return unsupported(HEAP_ID, self.address, "huge objects of a filtered fractal heap");
         }
-        let so = usize::from(geo.sizeof_offsets);
-        let sl = usize::from(geo.sizeof_lengths);
-        let mut c = Cursor::new(id, self.address, HEAP_ID, geo);
-        c.u8()?;
-        let (address, length) = if id.len() > so + sl {
+        let (address, length) = if self.huge_direct {
             (c.required_address()?, c.length()?)
         } else {
-            let key = c.uint((id.len() - 1).min(8))?;
-            self.huge_lookup(key, cache, geo)?
-        };
-        Ok(cache.get(HUGE, address, length)?.to_vec())
-    }
-
-    /// Find huge object `key` in the huge-object B-tree: `(address, length)`.
-    fn huge_lookup(&self, key: u64, cache: &Cache, geo: Geometry) -> Parse<(u64, u64)> {
-        let Some(tree_addr) = self.huge_tree else {
-            return bad(HEAP_ID, self.address, format!("huge object {key}, but the heap has no huge-object B-tree"));
-        };
-        let tree = Bt2Header::read(cache, tree_addr, geo)?;
-        let (so, sl) = (u64::from(geo.sizeof_offsets), u64::from(geo.sizeof_lengths));
-        if tree.record_type != 1 || u64::from(tree.record_size) != so + 2 * sl {
-            return bad(HUGE, tree_addr, format!("record type {} of {} bytes, expected type 1", tree.record_type, tree.record_size));
-        }
-        let mut node = tree.root;
-        // Levels strictly decrease, so this descends at most `depth + 1` nodes.
-        while let Some(n) = node {
-            let content = tree.read_node(&n, cache, geo)?;
-            let mut next = content.children.last().copied();
-            for (i, rec) in content.records.iter().enumerate() {
-                let mut c = Cursor::new(rec, n.address, HUGE, geo);
-                let address = c.required_address()?;
-                let length = c.length()?;
-                let id = c.length()?;
-                if id == key {
-                    return Ok((address, length));
-                }
-                if id > key {
-                    next = content.children.get(i).copied();
-                    break;
-                }
+            let key = c.uint(c.remaining().min(8))?;
+            let Some(tree_at) = self.huge_btree else {
+                return bad(HEAP_ID, self.address, "huge object ID but the heap has no huge-object B-tree");
+            };
+            let tree = Bt2Header::read(cache, tree_at, geo)?;
+            if tree.record_type != 1 {
+                return unsupported(HEAP_ID, tree_at, format!("huge-object B-tree of record type {}", tree.record_type));
             }
-            node = next;
-        }
-        bad(HUGE, tree_addr, format!("huge object {key} is not in the B-tree"))
+            let mut stack: Vec<NodeRef> = tree.root.into_iter().collect();
+            let mut found = None;
+            let mut visited = 0u64;
+            while let Some(node) = stack.pop() {
+                visited += 1;
+                if visited > tree.total_records + 1 {
+                    return bad(HEAP_ID, tree_at, "huge-object B-tree has more nodes than records");
+                }
+                let content = tree.read_node(&node, cache, geo)?;
+                for rec in &content.records {
+                    let mut r = Cursor::new(rec, tree_at, "huge object record", geo);
+                    let (a, l, id) = (r.required_address()?, r.length()?, r.length()?);
+                    if id == key {
+                        found = Some((a, l));
+                    }
+                }
+                stack.extend(content.children);
+            }
+            found.ok_or(Fault::Format {
+                structure: HEAP_ID,
+                address: self.address,
+                detail: format!("huge object {key} not in the huge-object B-tree"),
+            })?
+        };
+        Ok(cache.get("huge heap object", address, length)?.to_vec())
     }
 
     /// A managed object at heap `offset` of `length` bytes.

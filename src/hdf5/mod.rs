@@ -14,3 +14,13 @@ mod fractal_heap;
 mod testutil;
 
 pub use error::Hdf5Error;
+mod global_heap;
+mod local_heap;
+mod messages;
+mod object;
+mod object_header;
+mod superblock;
+mod symbol_table;
+mod walk;
+
+pub use walk::{read_manifest, read_manifest_bytes, ReadOptions};
