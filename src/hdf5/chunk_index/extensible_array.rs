@@ -145,7 +145,7 @@ fn header(addr: u64, cache: &Cache, geo: Geometry) -> Parse<IndexStep> {
     for s in 0..nlevels {
         // Beyond 2^max_bits elements nothing can be addressed; saturate instead of overflowing.
         let data_blocks = 1u64.checked_shl((s / 2) as u32).unwrap_or(u64::MAX);
-        let block_elements = 1u64.checked_shl(((s + 1) / 2) as u32).unwrap_or(u64::MAX).saturating_mul(min_elements);
+        let block_elements = 1u64.checked_shl(s.div_ceil(2) as u32).unwrap_or(u64::MAX).saturating_mul(min_elements);
         levels.push(Level { data_blocks, block_elements, first_element, first_block });
         first_element = first_element.saturating_add(data_blocks.saturating_mul(block_elements));
         first_block = first_block.saturating_add(data_blocks);
