@@ -358,9 +358,14 @@ mod local_v5 {
     /// Layout message version 5 (libhdf5 2.0: 8-byte filtered chunk sizes), an extensible array
     /// whose unlimited dimension is not the first (element order swizzled), paged data blocks
     /// with per-page init bits (200000 one-byte chunks) and a sparse array. Needs `/tmp/v5.h5`
-    /// and `/tmp/v5.h5.json` written with h5py on libhdf5 2.0 (`libver=("v200", "v200")`);
-    /// the expected chunk coordinates of the swizzled dataset come from matching decompressed
-    /// chunk contents, because libhdf5's own chunk iteration mislabels them.
+    /// and `/tmp/v5.h5.json` written with h5py on libhdf5 2.0 (`libver=("v200", "v200")`):
+    /// `x = arange(5000, dtype="i4").reshape(100, 50)` as `fa` (chunks 10x10, gzip), `ea`
+    /// (maxshape (None, 50)), `ea1` (maxshape (100, None)), `bt` (maxshape (None, None)); 1-D
+    /// `eap`/`eapf` (5000 i2, chunks 1, maxshape None, plain/gzip), `eabig` (200000 i1),
+    /// `easparse` (300000 i1, only elements 5, 150000, 299999 written). The JSON holds the
+    /// answer-key fields with chunks from `chunk_iter`; for `ea1` the coordinates come from
+    /// matching decompressed chunk contents, because libhdf5's chunk iteration mislabels them
+    /// when the unlimited dimension is not the first.
     #[test]
     #[ignore]
     fn v5_file() {
