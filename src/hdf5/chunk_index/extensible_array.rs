@@ -415,3 +415,28 @@ mod corruption {
         fuzz_flips(&file, h.saturating_sub(2048)..h + 4096, 3, &[1, 6], |c| walk_index(&spec, c, file.geo));
     }
 }
+
+#[cfg(test)]
+mod order {
+    use super::*;
+    use crate::hdf5::testutil::spec_from_key;
+    use crate::manifest::ChunkIndexKind;
+
+    #[test]
+    fn unlimited_dimension_is_moved_first() {
+        // Observed in a libhdf5 2.0 file (100x50, chunks 10x10, maxshape (100, None)): element
+        // 1 holds chunk (1, 0), element 10 holds chunk (0, 1).
+        let ds = serde_json::json!({"shape": [100, 50], "maxshape": [100, null], "chunk_shape": [10, 10],
+            "type": {"size": 4}, "filters": []});
+        let spec = spec_from_key(&ds, ChunkIndexKind::ExtensibleArray, 0);
+        let geo = Geometry { sizeof_offsets: 8, sizeof_lengths: 8, base_address: 0, eof: 1 };
+        let c = Cursor::new(&[], 0, "test", geo);
+        let at = |i| coords(&spec, i, &c).unwrap();
+        assert_eq!((at(0), at(1), at(9), at(10), at(49)), (vec![0, 0], vec![1, 0], vec![9, 0], vec![0, 1], vec![9, 4]));
+        // Unlimited first: plain row-major.
+        let ds = serde_json::json!({"shape": [5, 3], "maxshape": [null, 3], "chunk_shape": [2, 1],
+            "type": {"size": 4}, "filters": []});
+        let spec = spec_from_key(&ds, ChunkIndexKind::ExtensibleArray, 0);
+        assert_eq!(coords(&spec, 4, &c).unwrap(), vec![1, 1]);
+    }
+}
