@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run --release --example make_atl06 -- OUT_DIR_OR_FILE [--seed N] [--segments-per-beam N]
 //!     [--track greenland|antimeridian|polar] [--libver earliest|v18|v110|v114] [--chunk 10000]
-//!     [--deflate 6] [--inclination DEG] [--no-dimension-scales]
+//!     [--deflate 6] [--inclination DEG] [--center-lat DEG] [--no-dimension-scales]
 //! ```
 //!
 //! Deterministic: the same arguments give a byte-identical file (own PRNG, no timestamps).
@@ -75,6 +75,11 @@ struct Args {
     /// Orbit inclination in degrees (default 92, polar track 90.25).
     #[arg(long)]
     inclination: Option<f64>,
+    /// Latitude of the granule's middle segment (default: the track's anchor — 62.8 for
+    /// greenland, 66.5 for antimeridian, the turning point for polar, where it picks a point
+    /// on the descending branch).
+    #[arg(long)]
+    center_lat: Option<f64>,
     /// Do not make delta_time a dimension scale.
     #[arg(long)]
     no_dimension_scales: bool,
@@ -92,10 +97,16 @@ fn main() -> Result<()> {
         bail!("--segments-per-beam must be at least 2 and --chunk positive");
     }
     let inclination = args.inclination.unwrap_or(args.track.default_inclination());
-    let plan = args
+    let mut plan = args
         .track
         .plan(inclination)
         .with_context(|| format!("inclination {inclination} never reaches the {:?} anchor", args.track))?;
+
+    if let Some(lat) = args.center_lat {
+        let ascending = args.track != TrackKind::Polar;
+        plan.u_mid = orbit::Orbit::u_at_lat(plan.orbit.inclination, lat, ascending)
+            .with_context(|| format!("--center-lat {lat} is never reached"))?;
+    }
 
     // Granule-level choices drawn from the seed (stream 99; beams use streams 0..6).
     let mut g = rng::Rng::new(args.seed, 99);

@@ -51,7 +51,7 @@ pub fn spec(path: &str) -> Var {
     match path {
         "delta_time" => Var {
             standard_name: Some("time"),
-            ..var("seconds since 2018-01-01", "Elapsed GPS seconds", "section 4.1.1", PHYS,
+            ..var("seconds since 2018-01-01", "Elapsed GPS seconds", "section 4.1.1", REF,
                   "Number of GPS seconds since the ATLAS SDP epoch. The ATLAS Standard Data Products \
                    (SDP) epoch offset is defined within /ancillary_data/atlas_sdp_gps_epoch as the \
                    number of GPS seconds between the GPS epoch (1980-01-06T00:00:00.000000Z UTC) and \

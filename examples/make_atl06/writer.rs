@@ -9,6 +9,7 @@
 //! variable-length array of object references per dimension).
 
 use anyhow::{Context, Result};
+use hdf5::dataset::FillTime;
 use hdf5::types::{OwnedDynValue, VarLenArray};
 use hdf5::{Dataset, Group, H5Type, Location, ObjectReference1};
 
@@ -64,7 +65,8 @@ fn dataset<T: H5Type + Copy + Into<OwnedDynValue>>(
     integer: bool,
     lay: &Layout,
 ) -> Result<Dataset> {
-    let mut b = parent.new_dataset::<T>().chunk(lay.chunk).obj_track_times(false);
+    // Fill written only where set, allocation incremental: the real granules' creation properties.
+    let mut b = parent.new_dataset::<T>().chunk(lay.chunk).obj_track_times(false).fill_time(FillTime::IfSet);
     if integer {
         b = b.shuffle(); // real ATL06: shuffle on integer datasets only, before deflate
     }
