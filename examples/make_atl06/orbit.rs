@@ -186,3 +186,39 @@ impl TrackKind {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greenland_track_passes_its_anchor() {
+        let plan = TrackKind::Greenland.plan(92.0).unwrap();
+        let (lat, lon) = lat_lon(plan.orbit.position(plan.u_mid));
+        assert!((lat - 62.8).abs() < 1e-9 && (lon + 45.0).abs() < 1e-9, "{lat} {lon}");
+        // Ascending, heading a little west of north.
+        let az = plan.orbit.point(plan.u_mid).azimuth;
+        assert!((-20.0..0.0).contains(&az), "{az}");
+    }
+
+    #[test]
+    fn polar_track_turns_within_a_quarter_degree_of_the_pole() {
+        let plan = TrackKind::Polar.plan(90.25).unwrap();
+        let (lat, _) = lat_lon(plan.orbit.position(plan.u_mid));
+        assert!((lat - 89.75).abs() < 1e-9, "{lat}");
+        // A 92-degree orbit never gets above 88 N.
+        assert!(Orbit::u_at_lat(92f64.to_radians(), 88.5, true).is_none());
+    }
+
+    #[test]
+    fn right_offset_is_to_the_right_and_at_the_distance() {
+        let plan = TrackKind::Greenland.plan(92.0).unwrap();
+        let tp = plan.orbit.point(plan.u_mid);
+        let p = offset_right(&tp, 3300.0);
+        let d = dot(p, tp.pos).clamp(-1.0, 1.0).acos() * R_E;
+        assert!((d - 3300.0).abs() < 1e-6, "{d}");
+        let (_, lon0) = lat_lon(tp.pos);
+        let (_, lon1) = lat_lon(p);
+        assert!(lon1 > lon0, "travelling north, right is east");
+    }
+}
