@@ -133,7 +133,12 @@ fn main() -> Result<()> {
 
     let name = format!("ATL06_{}_{:04}{:02}{:02}_006_01.h5", time::compact(t_first), rgt, cycle, plan.region);
     let out = args.out.to_string_lossy();
-    let path = if args.out.is_dir() || out.ends_with('/') { args.out.join(&name) } else { args.out.clone() };
+    let path = if args.out.is_dir() || out.ends_with('/') {
+        std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+        args.out.join(&name)
+    } else {
+        args.out.clone()
+    };
     let file_name = path.file_name().map_or(name.clone(), |n| n.to_string_lossy().into_owned());
 
     let polygon = {
