@@ -177,6 +177,7 @@ fn main() -> Result<()> {
             Libver::V110 => p.libver_v110(),
             Libver::V114 => p.libver_v114(),
         })
+        .with_fcpl(|p| p.obj_track_times(false)) // the root group's header: no timestamps either
         .create(&path)
         .with_context(|| format!("creating {}", path.display()))?;
     let layout = writer::Layout { chunk: args.chunk, deflate: args.deflate, dimension_scales: !args.no_dimension_scales };
