@@ -246,10 +246,10 @@ pub fn encode_chunks(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
     }
     let schema = Schema::new(vec![
         Field::new("granule", DataType::Utf8, false),
-        Field::new("array", DataType::Utf8, false),
+        Field::new("path", DataType::Utf8, false),
         Field::new("group", DataType::Utf8, true),
         Field::new("chunk", DataType::List(Arc::new(Field::new("item", DataType::UInt32, true))), false),
-        Field::new("key", DataType::Utf8, false),
+        Field::new("chunk_key", DataType::Utf8, false),
         Field::new("url", DataType::Utf8, false),
         Field::new("offset", DataType::UInt64, false),
         Field::new("length", DataType::UInt64, false),

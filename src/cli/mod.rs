@@ -1,6 +1,7 @@
 //! The command-line interface: flags are parsed into plain data, each subcommand makes one
 //! library call and renders the result. `anyhow` lives here only.
 
+mod export;
 mod index;
 mod inspect;
 mod render;
@@ -52,6 +53,8 @@ enum Command {
     /// Re-running skips granules already indexed unchanged (same size and ETag). Exit code 3 means
     /// some granules failed (each is reported); the others were indexed.
     Index(index::IndexArgs),
+    /// Export a granule's manifest in other tools' formats (DMR++ sidecars).
+    Export(export::ExportArgs),
 }
 
 /// Run the CLI and return the process exit code.
@@ -75,6 +78,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Inspect(args) => inspect::run(args).await,
             Command::Index(args) => index::run(args).await,
+            Command::Export(args) => export::run(args).await,
         }
     });
     match result {

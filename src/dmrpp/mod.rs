@@ -9,6 +9,7 @@
 mod counted;
 mod end;
 mod error;
+mod export;
 mod filters;
 mod inline;
 mod names;
@@ -20,6 +21,7 @@ mod var;
 use std::io::BufRead;
 
 pub use error::DmrppError;
+pub use export::{write_dmrpp, ExportedDmrpp, EXPORT_DMRPP_VERSION};
 
 use crate::manifest::GranuleManifest;
 #[cfg(doc)]

@@ -304,7 +304,9 @@ pub async fn read_manifest(source: &dyn ByteSource, opts: &ReadOptions) -> Resul
             Err(f) => return Err(f.into_error(&file)),
         }
     };
-    if let Some(end) = sb.end_of_file.filter(|&end| end > eof) {
+    // libhdf5 writes the end-of-file address as the whole file's size, user block included,
+    // although other addresses are relative to the superblock: compare the stored value.
+    if let Some(end) = sb.end_of_file.map(|e| e - sb.geo.base_address).filter(|&end| end > eof) {
         return Err(Hdf5Error::Format {
             file,
             structure: "superblock",
