@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 
-use crate::manifest::{ArrayMeta, Attribute, ByteOrder, Datatype, GranuleManifest, Layout, Problem};
+use crate::manifest::{ArrayMeta, Attribute, ByteOrder, Datatype, GranuleManifest, Layout, Problem, StringPadding};
 
 /// The `dmrpp:version` written: the DMR++ generation whose conventions are followed.
 pub const EXPORT_DMRPP_VERSION: &str = "3.21.1";
@@ -134,6 +134,9 @@ fn variable_xml(out: &mut String, indent: &str, a: &ArrayMeta) -> Result<(), Str
     if matches!(a.dtype, Datatype::String { size: None, .. }) {
         return Err("variable-length strings are stored in the HDF5 global heap, not as chunks".to_string());
     }
+    if let Some(f) = a.filters.iter().find(|f| !matches!(f.id, 1..=3)) {
+        return Err(format!("filter {} (id {}) has no DMR++ compressionType", f.name, f.id));
+    }
     let name = a.path.rsplit('/').next().unwrap_or(&a.path);
     let _ = writeln!(out, "{indent}<{ty} name=\"{}\">", xml_escape(name));
     let inner = format!("{indent}    ");
@@ -187,6 +190,14 @@ fn variable_xml(out: &mut String, indent: &str, a: &ArrayMeta) -> Result<(), Str
             }
             let _ = writeln!(out, "{inner}</dmrpp:chunks>");
         }
+    }
+    if let Datatype::String { size: Some(n), padding, .. } = &a.dtype {
+        let pad = match padding {
+            StringPadding::NullTerm => "null_term",
+            StringPadding::NullPad => "null_pad",
+            StringPadding::SpacePad => "space_pad",
+        };
+        let _ = writeln!(out, "{inner}<dmrpp:FixedLengthStringArray string_length=\"{n}\" pad=\"{pad}\"/>");
     }
     let _ = writeln!(out, "{indent}</{ty}>");
     Ok(())
