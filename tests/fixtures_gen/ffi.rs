@@ -54,6 +54,10 @@ extern "C" {
         name: *mut c_char, filter_config: *mut c_uint,
     ) -> c_int;
     pub fn H5Pfill_value_defined(p: hid_t, status: *mut c_int) -> herr_t;
+    pub fn H5Pget_external_count(p: hid_t) -> c_int;
+    pub fn H5Pget_external(
+        p: hid_t, idx: c_uint, name_size: usize, name: *mut c_char, offset: *mut i64, size: *mut hsize_t,
+    ) -> herr_t;
     pub fn H5Pget_alloc_time(p: hid_t, alloc_time: *mut c_int) -> herr_t;
     pub fn H5Pget_fill_time(p: hid_t, fill_time: *mut c_int) -> herr_t;
     pub fn H5Pget_fill_value(p: hid_t, type_id: hid_t, value: *mut c_void) -> herr_t;

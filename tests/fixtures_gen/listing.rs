@@ -49,6 +49,8 @@ pub struct LibDataset {
     /// `H5D_alloc_time_t` (1 early, 2 late, 3 incremental) and `H5D_fill_time_t` (0 alloc, 1 never, 2 ifset).
     pub alloc_time: i32,
     pub fill_time: i32,
+    /// External raw-data files: (name, offset, size).
+    pub external: Vec<(String, u64, u64)>,
     /// Contiguous: data address (None when not allocated) and storage size.
     pub contiguous: Option<(u64, u64)>,
     /// Compact: the raw bytes read back in the file's type.
@@ -181,6 +183,14 @@ pub fn list_dataset(ds: &Dataset) -> hdf5::Result<LibDataset> {
             let (mut alloc_time, mut fill_time): (c_int, c_int) = (-1, -1);
             check(ffi::H5Pget_alloc_time(dcpl, &mut alloc_time), "H5Pget_alloc_time")?;
             check(ffi::H5Pget_fill_time(dcpl, &mut fill_time), "H5Pget_fill_time")?;
+            let mut external = Vec::new();
+            for i in 0..ffi::H5Pget_external_count(dcpl).max(0) as c_uint {
+                let mut name = [0 as c_char; 256];
+                let (mut offset, mut size): (i64, u64) = (0, 0);
+                check(ffi::H5Pget_external(dcpl, i, 256, name.as_mut_ptr(), &mut offset, &mut size), "H5Pget_external")?;
+                let name = std::ffi::CStr::from_ptr(name.as_ptr()).to_string_lossy().into_owned();
+                external.push((name, offset as u64, size));
+            }
             ffi::H5Pclose(dcpl);
 
             let contiguous = if layout == Layout::Contiguous {
@@ -231,6 +241,7 @@ pub fn list_dataset(ds: &Dataset) -> hdf5::Result<LibDataset> {
                 fill_bytes,
                 alloc_time,
                 fill_time,
+                external,
                 contiguous,
                 compact_bytes,
                 chunks,

@@ -14,7 +14,8 @@ pub mod write;
 use std::path::{Path, PathBuf};
 
 use hdf5::file::LibraryVersion;
-use hdf5::types::{FixedAscii, VarLenUnicode};
+use hdf5::plist::dataset_create::FillTime;
+use hdf5::types::{FixedAscii, VarLenArray, VarLenUnicode};
 use hdf5::{File, Group, H5Type};
 
 use write::{
@@ -116,6 +117,55 @@ fn many_links(r: &mut Recorder, g: &Group, n: usize) -> hdf5::Result<()> {
         let ds = r.create::<u8>(g, &format!("d{i:02}"), &Spec::new(&[2]), None, None)?;
         fill_all(&ds, |j| (i + j) as u8)?;
     }
+    Ok(())
+}
+
+/// Fill and allocation variants, external storage, variable-length and array element types.
+fn storage_variants(r: &mut Recorder, g: &Group, chunk_index: u32) -> hdf5::Result<()> {
+    // Allocated at creation, never written: storage exists and holds fill values.
+    let spec = Spec::new(&[6, 3]).early().fill_time(FillTime::Alloc);
+    r.create::<i16>(g, "early_contig_i16", &spec, Some(5), None)?;
+    let spec = Spec::new(&[10]).chunk(&[4]).fill_time(FillTime::Never);
+    let ds = r.create::<f32>(g, "fill_never_f32", &spec, Some(1.0), Some(chunk_index))?;
+    fill_all(&ds, |i| i as f32)?;
+    // Early allocation with a filter: every chunk allocated (fixed array, not implicit, in v4).
+    let spec = Spec::new(&[12]).chunk(&[4]).filters(&[F::Deflate]).early();
+    r.create::<i32>(g, "early_deflate_i32", &spec, Some(-3), Some(chunk_index))?;
+    // External raw data (never written, so no file is created; only the file list is stored).
+    r.create::<i32>(g, "external_i32", &Spec::new(&[8]).external("external_raw.bin", 16, 32), None, None)?;
+    let ds = r.create::<VarLenArray<i32>>(g, "vlen_seq_i32", &Spec::new(&[3]), None, None)?;
+    let seqs: Vec<VarLenArray<i32>> = [&[1, 2][..], &[][..], &[3, 4, 5][..]].iter().map(|s| VarLenArray::from_slice(s)).collect();
+    ds.as_writer().write_raw(&seqs)?;
+    let ds = r.create::<[f32; 3]>(g, "array_f32x3", &Spec::new(&[4]).chunk(&[2]), None, Some(chunk_index))?;
+    fill_all(&ds, |i| [i as f32, 0.5, -1.0])?;
+    Ok(())
+}
+
+/// Attributes of several types on `/attr_types`, with the JSON value vz should decode.
+pub fn expected_attr_values() -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        ("s_f64", json!(2.5)),
+        ("s_i64", json!(-42)),
+        ("s_u8", json!(200)),
+        ("vlen_str", json!("metres")),
+        ("fixed_str", json!("abc")),
+        ("arr_u16", json!([1, 2, 3])),
+        ("arr2d_i8", json!([[1, -2], [3, -4]])),
+    ]
+}
+
+fn typed_attrs(r: &mut Recorder, g: &Group) -> hdf5::Result<()> {
+    let ds = r.create::<u8>(g, "attr_types", &Spec::new(&[1]), None, None)?;
+    ds.new_attr::<f64>().shape(()).create("s_f64")?.as_writer().write_scalar(&2.5f64)?;
+    ds.new_attr::<i64>().shape(()).create("s_i64")?.as_writer().write_scalar(&-42i64)?;
+    ds.new_attr::<u8>().shape(()).create("s_u8")?.as_writer().write_scalar(&200u8)?;
+    let v: VarLenUnicode = "metres".parse().expect("utf8");
+    ds.new_attr::<VarLenUnicode>().shape(()).create("vlen_str")?.as_writer().write_scalar(&v)?;
+    let v = FixedAscii::<8>::from_ascii(b"abc").expect("ascii");
+    ds.new_attr::<FixedAscii<8>>().shape(()).create("fixed_str")?.as_writer().write_scalar(&v)?;
+    ds.new_attr::<u16>().shape([3]).create("arr_u16")?.as_writer().write_raw(&[1u16, 2, 3])?;
+    ds.new_attr::<i8>().shape([2, 2]).create("arr2d_i8")?.as_writer().write_raw(&[1i8, -2, 3, -4])?;
     Ok(())
 }
 
@@ -236,6 +286,8 @@ fn gen_earliest(path: &Path) -> hdf5::Result<Vec<Expect>> {
     many_attrs(&f, 3)?;
     group(&f, "empty")?;
     links(&f)?;
+    storage_variants(&mut r, &group(&f, "storage")?, IDX_BTREE_V1)?;
+    typed_attrs(&mut r, &f)?;
     Ok(r.expects)
 }
 
@@ -345,6 +397,8 @@ fn gen_v110(path: &Path) -> hdf5::Result<Vec<Expect>> {
     many_attrs(&f, 10)?;
     typed(&mut r, &group(&f, "types")?, IDX_FARRAY)?;
     links(&f)?;
+    storage_variants(&mut r, &group(&f, "storage")?, IDX_FARRAY)?;
+    typed_attrs(&mut r, &f)?;
     Ok(r.expects)
 }
 

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use hdf5::dataset::Layout;
-use hdf5::plist::dataset_create::AllocTime;
+use hdf5::plist::dataset_create::{AllocTime, FillTime};
 use hdf5::{Dataset, Extent, Group, H5Type, SimpleExtents};
 
 use super::ffi;
@@ -45,6 +45,9 @@ pub struct Spec {
     pub compact: bool,
     pub filters: Vec<F>,
     pub early: bool,
+    pub fill_time: Option<FillTime>,
+    /// External raw-data file: (name, offset, size).
+    pub external: Option<(&'static str, usize, usize)>,
 }
 
 impl Spec {
@@ -69,6 +72,14 @@ impl Spec {
     }
     pub fn early(mut self) -> Spec {
         self.early = true;
+        self
+    }
+    pub fn fill_time(mut self, t: FillTime) -> Spec {
+        self.fill_time = Some(t);
+        self
+    }
+    pub fn external(mut self, name: &'static str, offset: usize, size: usize) -> Spec {
+        self.external = Some((name, offset, size));
         self
     }
 }
@@ -127,6 +138,12 @@ impl Recorder {
         }
         if spec.early {
             b = b.alloc_time(Some(AllocTime::Early));
+        }
+        if let Some(t) = spec.fill_time {
+            b = b.fill_time(t);
+        }
+        if let Some((file, offset, size)) = spec.external {
+            b = b.external(file, offset, size);
         }
         let ds = b.create(name)?;
         let path = format!("{}/{}", g.name().trim_end_matches('/'), name);
