@@ -175,7 +175,7 @@ const REAL: [&str; 13] = [
 ];
 
 /// Generated fixtures used as inputs.
-const GENERATED: [&str; 5] = ["earliest.h5", "v18.h5", "v110.h5", "userblock1024.h5", "types.h5"];
+const GENERATED: [&str; 6] = ["earliest.h5", "v18.h5", "v110.h5", "latest.h5", "userblock1024.h5", "types.h5"];
 
 fn inputs(generated: &[fixtures_gen::Fixture]) -> Vec<Input> {
     let mut out = Vec::new();
