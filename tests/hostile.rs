@@ -121,7 +121,9 @@ fn meta_positions(size: usize, raw: &[(u64, u64)]) -> Vec<usize> {
 
 /// Raw-data ranges of a generated file, from libhdf5.
 fn raw_ranges_libhdf5(path: &Path) -> Vec<(u64, u64)> {
-    let Ok(listing) = fixtures_gen::listing::list_file(path) else { return Vec::new() };
+    let Ok(listing) = fixtures_gen::listing::list_file(path) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for ds in &listing.datasets {
         out.extend(ds.chunks.iter().map(|c| (c.addr, c.size)));
@@ -137,8 +139,12 @@ fn raw_ranges_libhdf5(path: &Path) -> Vec<(u64, u64)> {
 /// Raw-data ranges of a real file, from its reference manifest (libhdf5 via h5py). Real files
 /// are not opened with the linked libhdf5: a damaged one must not crash this test binary.
 fn raw_ranges_reference(json_path: &Path) -> Vec<(u64, u64)> {
-    let Ok(text) = std::fs::read_to_string(json_path) else { return Vec::new() };
-    let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else { return Vec::new() };
+    let Ok(text) = std::fs::read_to_string(json_path) else {
+        return Vec::new();
+    };
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for ds in doc["datasets"].as_array().into_iter().flatten() {
         for c in ds["chunks"].as_array().into_iter().flatten() {
@@ -175,14 +181,25 @@ const REAL: [&str; 13] = [
 ];
 
 /// Generated fixtures used as inputs.
-const GENERATED: [&str; 6] = ["earliest.h5", "v18.h5", "v110.h5", "latest.h5", "userblock1024.h5", "types.h5"];
+const GENERATED: [&str; 6] = [
+    "earliest.h5",
+    "v18.h5",
+    "v110.h5",
+    "latest.h5",
+    "userblock1024.h5",
+    "types.h5",
+];
 
 fn inputs(generated: &[fixtures_gen::Fixture]) -> Vec<Input> {
     let mut out = Vec::new();
     for fx in generated.iter().filter(|f| GENERATED.contains(&f.name)) {
         let bytes = std::fs::read(&fx.path).expect("read fixture");
         let meta = meta_positions(bytes.len(), &raw_ranges_libhdf5(&fx.path));
-        out.push(Input { name: format!("gen/{}", fx.name), bytes, meta });
+        out.push(Input {
+            name: format!("gen/{}", fx.name),
+            bytes,
+            meta,
+        });
     }
     let dir = real_dir().join("hdf5");
     if !dir.is_dir() {
@@ -196,7 +213,11 @@ fn inputs(generated: &[fixtures_gen::Fixture]) -> Vec<Input> {
         };
         let raw = raw_ranges_reference(&real_dir().join("reference_manifests/hdf5").join(format!("{name}.json")));
         let meta = meta_positions(bytes.len(), &raw);
-        out.push(Input { name: format!("real/{name}"), bytes, meta });
+        out.push(Input {
+            name: format!("real/{name}"),
+            bytes,
+            meta,
+        });
     }
     out
 }
@@ -234,7 +255,9 @@ fn address_fields(input: &Input) -> Vec<usize> {
             continue;
         }
         let v = u64::from_le_bytes(b[p..p + 8].try_into().expect("8 bytes"));
-        let Some(target) = usize::try_from(v).ok().and_then(|v| v.checked_add(base)) else { continue };
+        let Some(target) = usize::try_from(v).ok().and_then(|v| v.checked_add(base)) else {
+            continue;
+        };
         if v == 0 || target >= b.len().saturating_sub(4) {
             continue;
         }
@@ -245,7 +268,9 @@ fn address_fields(input: &Input) -> Vec<usize> {
             && b[target + 1] == 0
             && u16::from_le_bytes([b[target + 2], b[target + 3]]) < 64
             && target + 8 <= b.len()
-            && (1..=8).contains(&u32::from_le_bytes(b[target + 4..target + 8].try_into().expect("4 bytes")));
+            && (1..=8).contains(&u32::from_le_bytes(
+                b[target + 4..target + 8].try_into().expect("4 bytes"),
+            ));
         if signed || v1_header {
             out.push(p);
         }
@@ -256,7 +281,11 @@ fn address_fields(input: &Input) -> Vec<usize> {
 fn mutations(input: &Input, seed: u64, scale: usize) -> Vec<Case> {
     let mut rng = Rng::new(seed);
     let size = input.bytes.len();
-    let meta = if input.meta.is_empty() { (0..size).collect() } else { input.meta.clone() };
+    let meta = if input.meta.is_empty() {
+        (0..size).collect()
+    } else {
+        input.meta.clone()
+    };
     let addrs = address_fields(input);
     let mut cases = Vec::new();
     let mut push = |label: String, bytes: Vec<u8>| cases.push(Case { label, bytes });
@@ -305,7 +334,9 @@ fn mutations(input: &Input, seed: u64, scale: usize) -> Vec<Case> {
     // Address fields: swapped pairs, one redirected to another's target (cycles, duplicates),
     // pointed past the end of the file.
     for _ in 0..6 * scale {
-        let (Some(i), Some(j)) = (rng.pick(&addrs), rng.pick(&addrs)) else { break };
+        let (Some(i), Some(j)) = (rng.pick(&addrs), rng.pick(&addrs)) else {
+            break;
+        };
         let mut b = input.bytes.clone();
         for k in 0..8 {
             b.swap(i + k, j + k);
@@ -313,7 +344,9 @@ fn mutations(input: &Input, seed: u64, scale: usize) -> Vec<Case> {
         push(format!("swap address fields at {i} and {j}"), b);
     }
     for _ in 0..6 * scale {
-        let (Some(i), Some(j)) = (rng.pick(&addrs), rng.pick(&addrs)) else { break };
+        let (Some(i), Some(j)) = (rng.pick(&addrs), rng.pick(&addrs)) else {
+            break;
+        };
         let mut b = input.bytes.clone();
         let v: [u8; 8] = input.bytes[j..j + 8].try_into().expect("8 bytes");
         b[i..i + 8].copy_from_slice(&v);
@@ -347,7 +380,10 @@ fn run_case(path: &Path) -> (Outcome, usize) {
     let (tx, rx) = mpsc::channel();
     let location = path.display().to_string();
     let handle = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         LARGEST.with(|m| m.set(0));
         let result = rt.block_on(async {
             let source = vz::source::ObjectSource::open(&location, &Default::default());
@@ -400,7 +436,10 @@ fn normalized(mut man: vz::manifest::GranuleManifest) -> vz::manifest::GranuleMa
 
 #[test]
 fn damaged_files_never_panic_hang_or_overallocate() {
-    let scale: usize = std::env::var("VZ_HOSTILE_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let scale: usize = std::env::var("VZ_HOSTILE_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     let (_gen_dir, generated) = fixtures_gen::generate_temp();
     let work = tempfile::tempdir().expect("temp dir");
     let inputs = inputs(&generated);
@@ -445,7 +484,9 @@ fn damaged_files_never_panic_hang_or_overallocate() {
                     }
                     let off_grid = man.arrays.iter().any(|a| {
                         let grid = a.grid_shape();
-                        a.chunks.iter().any(|c| c.coords.len() != grid.len() || c.coords.iter().zip(&grid).any(|(i, n)| i >= n))
+                        a.chunks
+                            .iter()
+                            .any(|c| c.coords.len() != grid.len() || c.coords.iter().zip(&grid).any(|(i, n)| i >= n))
                     });
                     if off_grid {
                         outside_grid.push(case.label.clone());
@@ -492,11 +533,19 @@ fn damaged_files_never_panic_hang_or_overallocate() {
             println!("    silently different: {label}");
         }
         if !beyond_eof.is_empty() {
-            println!("    {} cases list chunks past the end of the file, e.g. {}", beyond_eof.len(), beyond_eof[0]);
+            println!(
+                "    {} cases list chunks past the end of the file, e.g. {}",
+                beyond_eof.len(),
+                beyond_eof[0]
+            );
             past_eof_total += beyond_eof.len();
         }
         if !outside_grid.is_empty() {
-            println!("    {} cases list chunks outside the chunk grid, e.g. {}", outside_grid.len(), outside_grid[0]);
+            println!(
+                "    {} cases list chunks outside the chunk grid, e.g. {}",
+                outside_grid.len(),
+                outside_grid[0]
+            );
             off_grid_total += outside_grid.len();
         }
         ok += file_ok;
@@ -513,7 +562,12 @@ fn damaged_files_never_panic_hang_or_overallocate() {
         failures.len()
     );
     assert!(total >= 300, "only {total} cases");
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// The untouched inputs read without error (so the mutations start from valid files).

@@ -9,7 +9,9 @@
 
 /// Read the bytes; `Some(number of arrays)` when they read as HDF5.
 fn check(data: &[u8]) -> Option<usize> {
-    vz::hdf5::read_manifest_bytes(bytes::Bytes::copy_from_slice(data), "fuzz-input.h5").ok().map(|m| m.arrays.len())
+    vz::hdf5::read_manifest_bytes(bytes::Bytes::copy_from_slice(data), "fuzz-input.h5")
+        .ok()
+        .map(|m| m.arrays.len())
 }
 
 #[cfg(fuzzing)]
@@ -63,7 +65,10 @@ fn main() {
             eprintln!("SLOW ({took:?}) on {}", path.display());
         }
     }
-    println!("{} inputs replayed: {read} read as HDF5 ({arrays} arrays), {panics} panics", files.len());
+    println!(
+        "{} inputs replayed: {read} read as HDF5 ({arrays} arrays), {panics} panics",
+        files.len()
+    );
     if panics > 0 {
         std::process::exit(1);
     }
