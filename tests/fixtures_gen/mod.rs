@@ -73,8 +73,10 @@ fn group(parent: &Group, name: &str) -> hdf5::Result<Group> {
 /// # Panics
 /// When libhdf5 refuses an operation (a generator bug).
 pub fn generate_all(dir: &Path) -> Vec<Fixture> {
-    let gens: [(&'static str, fn(&Path) -> hdf5::Result<Vec<Expect>>); 7] = [
+    let gens: [(&'static str, fn(&Path) -> hdf5::Result<Vec<Expect>>); 9] = [
         ("earliest.h5", gen_earliest),
+        ("deep_earliest.h5", gen_deep_earliest),
+        ("deep_v110.h5", gen_deep_v110),
         ("v18.h5", gen_v18),
         ("v110.h5", gen_v110),
         ("latest.h5", gen_latest),
@@ -118,7 +120,7 @@ fn basic_layouts(r: &mut Recorder, g: &Group) -> hdf5::Result<()> {
 /// symbol-table nodes (earliest).
 fn many_links(r: &mut Recorder, g: &Group, n: usize) -> hdf5::Result<()> {
     for i in 0..n {
-        let ds = r.create::<u8>(g, &format!("d{i:02}"), &Spec::new(&[2]), None, None)?;
+        let ds = r.create::<u8>(g, &format!("d{i:03}"), &Spec::new(&[2]), None, None)?;
         fill_all(&ds, |j| (i + j) as u8)?;
     }
     Ok(())
@@ -570,5 +572,34 @@ fn gen_types(path: &Path) -> hdf5::Result<Vec<Expect>> {
     let f = create_file(path, Libver::Earliest, 0)?;
     let mut r = Recorder::default();
     typed(&mut r, &group(&f, "v0")?, IDX_BTREE_V1)?;
+    Ok(r.expects)
+}
+
+/// Multi-level structures in a superblock v0 file: a three-level B-tree v1 chunk index (4900
+/// chunks, 64 entries a node) and a symbol-table group whose B-tree has internal nodes (300 links).
+fn gen_deep_earliest(path: &Path) -> hdf5::Result<Vec<Expect>> {
+    let f = create_file(path, Libver::Earliest, 0)?;
+    let mut r = Recorder::default();
+    let ds = r.create::<u8>(&f, "btree3_u8", &Spec::new(&[70, 70]).chunk(&[1, 1]), None, Some(IDX_BTREE_V1))?;
+    fill_all(&ds, |i| (i % 256) as u8)?;
+    many_links(&mut r, &group(&f, "links300")?, 300)?;
+    Ok(r.expects)
+}
+
+/// Multi-level v4 structures: an extensible array large enough for paged data blocks (6000
+/// chunks), a two-level B-tree v2 chunk index (5625 chunks), a dense group of 300 links and a
+/// dataset with 100 dense attributes (fractal heaps with indirect blocks).
+fn gen_deep_v110(path: &Path) -> hdf5::Result<Vec<Expect>> {
+    let f = create_file(path, Libver::V110, 0)?;
+    let mut r = Recorder::default();
+    let spec = Spec::new(&[6000]).max(&[None]).chunk(&[1]);
+    let ds = r.create::<u8>(&f, "earray_paged_u8", &spec, None, Some(IDX_EARRAY))?;
+    fill_all(&ds, |i| (i % 253) as u8)?;
+    let spec = Spec::new(&[75, 75]).max(&[None, None]).chunk(&[1, 1]);
+    let ds = r.create::<u8>(&f, "btree2_deep_u8", &spec, None, Some(IDX_BTREE_V2))?;
+    fill_all(&ds, |i| (i % 241) as u8)?;
+    many_links(&mut r, &group(&f, "links300")?, 300)?;
+    let ds = r.create::<i32>(&f, "attrs100", &Spec::new(&[1]), None, None)?;
+    many_attrs(&ds, 100)?;
     Ok(r.expects)
 }
