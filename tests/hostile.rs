@@ -181,13 +181,15 @@ const REAL: [&str; 13] = [
 ];
 
 /// Generated fixtures used as inputs.
-const GENERATED: [&str; 6] = [
+const GENERATED: [&str; 8] = [
     "earliest.h5",
     "v18.h5",
     "v110.h5",
     "latest.h5",
     "userblock1024.h5",
     "types.h5",
+    "deep_earliest.h5",
+    "deep_v110.h5",
 ];
 
 fn inputs(generated: &[fixtures_gen::Fixture]) -> Vec<Input> {
