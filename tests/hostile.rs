@@ -1,6 +1,7 @@
 //! Robustness of the native HDF5 reader against damaged files: truncations, bit flips in the
 //! metadata, zeroed and all-ones spans, swapped and redirected address fields. Every case must
-//! finish within 10 s without a panic, and an error must name the file. A counting allocator
+//! finish within 10 s without a panic, an error must name the file, and a manifest that is
+//! returned must not list chunks past the end of the file or outside the chunk grid. A counting allocator
 //! checks that no single allocation exceeds the file size + 16 MiB (lengths and counts read from
 //! a file must be checked before allocating).
 //!
@@ -483,6 +484,7 @@ fn damaged_files_never_panic_hang_or_overallocate() {
                         .any(|c| c.href.is_none() && c.offset.saturating_add(c.length) > size);
                     if past_eof {
                         beyond_eof.push(case.label.clone());
+                        failures.push(format!("{what}: lists a chunk past the end of the file"));
                     }
                     let off_grid = man.arrays.iter().any(|a| {
                         let grid = a.grid_shape();
@@ -492,6 +494,7 @@ fn damaged_files_never_panic_hang_or_overallocate() {
                     });
                     if off_grid {
                         outside_grid.push(case.label.clone());
+                        failures.push(format!("{what}: lists a chunk outside the chunk grid"));
                     }
                     let man = normalized(*man);
                     match &baseline {
