@@ -355,6 +355,22 @@ fn mutations(input: &Input, seed: u64, scale: usize) -> Vec<Case> {
         b[i..i + 8].copy_from_slice(&v);
         push(format!("redirect address field at {i} to the target of {j}"), b);
     }
+    // Self-loops: an address field pointed back at the signed structure that holds it (a B-tree
+    // node whose child is itself, a heap block listing itself): the walk must not spin.
+    for _ in 0..4 * scale {
+        let Some(i) = rng.pick(&addrs) else { break };
+        let Some(owner) = (0..=i.saturating_sub(4))
+            .rev()
+            .take(8192)
+            .find(|&p| SIGNATURES.iter().any(|sig| input.bytes.get(p..p + 4) == Some(&sig[..])))
+        else {
+            continue;
+        };
+        let Some(v) = owner.checked_sub(base) else { continue };
+        let mut b = input.bytes.clone();
+        b[i..i + 8].copy_from_slice(&(v as u64).to_le_bytes());
+        push(format!("address field at {i} pointed at its own structure at {owner}"), b);
+    }
     for _ in 0..2 * scale {
         let Some(i) = rng.pick(&addrs) else { break };
         let mut b = input.bytes.clone();
