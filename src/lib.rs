@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod cli;
 pub mod codec;
+pub mod dmrpp;
 pub mod hdf5;
 pub mod index;
 pub mod manifest;

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::exit;
 use super::render::{bytes, out};
-use crate::index::{index_granules, read_granule_list, GranuleOutcome, IndexOptions};
+use crate::index::{index_granules, read_granule_list, DmrppMode, GranuleOutcome, IndexOptions};
 use crate::source::SourceOptions;
 use crate::spatial::GeoOptions;
 
@@ -29,6 +29,10 @@ pub struct IndexArgs {
     /// Re-index granules that the catalog already has with the same size and ETag.
     #[arg(long)]
     pub force: bool,
+    /// Read chunk manifests from DMR++ sidecars (`<granule>.dmrpp`): auto = when one exists,
+    /// never = always the HDF5 header, only = require the sidecar.
+    #[arg(long, value_enum, default_value_t = Dmrpp::Auto)]
+    pub dmrpp: Dmrpp,
     /// Name of the latitude array, when CF attributes do not say (ATL03: lat_ph; GEDI: lat_lowestmode).
     #[arg(long)]
     pub lat: Option<String>,
@@ -52,6 +56,14 @@ pub struct IndexArgs {
     pub no_sign_request: bool,
 }
 
+/// `--dmrpp` values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Dmrpp {
+    Auto,
+    Never,
+    Only,
+}
+
 fn is_list(input: &str) -> bool {
     !input.contains("://") && (input.ends_with(".txt") || input.ends_with(".lst") || input.ends_with(".list"))
 }
@@ -70,6 +82,11 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<u8> {
         output: args.output.clone(),
         concurrency: args.concurrency,
         force: args.force,
+        dmrpp: match args.dmrpp {
+            Dmrpp::Auto => DmrppMode::Auto,
+            Dmrpp::Never => DmrppMode::Never,
+            Dmrpp::Only => DmrppMode::Only,
+        },
         geo: GeoOptions { lat: args.lat.clone(), lon: args.lon.clone(), time: args.time.clone(), h3_resolution },
         source: SourceOptions { s3_endpoint: args.s3_endpoint.clone(), s3_unsigned: args.no_sign_request, ..Default::default() },
         ..Default::default()

@@ -304,6 +304,14 @@ pub async fn read_manifest(source: &dyn ByteSource, opts: &ReadOptions) -> Resul
             Err(f) => return Err(f.into_error(&file)),
         }
     };
+    if let Some(end) = sb.end_of_file.filter(|&end| end > eof) {
+        return Err(Hdf5Error::Format {
+            file,
+            structure: "superblock",
+            address: sb.geo.base_address,
+            detail: format!("file is truncated: the superblock records {end} bytes, the file has {eof}"),
+        });
+    }
     let mut w = Walker {
         file,
         cache,

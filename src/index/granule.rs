@@ -5,11 +5,11 @@ use std::ops::Range;
 use std::time::Instant;
 
 use super::catalog_store::{CatalogStore, PreviousEntry};
-use super::{wkb, GranuleOutcome, IndexOptions};
+use super::{wkb, DmrppMode, GranuleOutcome, IndexOptions};
 use crate::catalog::{self, CatalogEntry, ChunkSpatial, GeolocationInfo, GranuleInfo, TimeUnits};
-use crate::hdf5;
+use crate::{dmrpp, hdf5};
 use crate::manifest::{GranuleManifest, Problem};
-use crate::source::{ByteSource, ObjectSource};
+use crate::source::{ByteSource, ObjectSource, SourceError};
 use crate::spatial::{self, Footprint, GeolocatedGroup, Track};
 
 /// The catalog id of a granule: its file name without directory and extensions
@@ -61,7 +61,7 @@ pub(super) async fn index_one(location: &str, opts: &IndexOptions, catalog: &Cat
     if !opts.force && catalog.previous(&id).await.as_ref() == Some(&now) {
         return GranuleOutcome::Skipped { location: location.to_string(), granule: id };
     }
-    let mut manifest = match hdf5::read_manifest(&source, &opts.read).await {
+    let mut manifest = match read_manifest(location, &source, meta.size, opts).await {
         Ok(m) => m,
         Err(e) => return failed(location, e),
     };
@@ -91,6 +91,35 @@ pub(super) async fn index_one(location: &str, opts: &IndexOptions, catalog: &Cat
         seconds: started.elapsed().as_secs_f64(),
         io: source.stats().snapshot(),
     }
+}
+
+/// Why a granule's manifest could not be read.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Hdf5(#[from] hdf5::Hdf5Error),
+    #[error(transparent)]
+    Dmrpp(#[from] dmrpp::DmrppError),
+}
+
+/// The granule's manifest: from its DMR++ sidecar when `--dmrpp` allows and one exists, else
+/// from the HDF5 header. A sidecar records no file size; the granule's own size is used.
+async fn read_manifest(location: &str, granule: &ObjectSource, size: u64, opts: &IndexOptions) -> Result<GranuleManifest, ReadError> {
+    if opts.dmrpp != DmrppMode::Never {
+        let sidecar = ObjectSource::open(&format!("{location}.dmrpp"), &opts.source)?;
+        match sidecar.meta().await {
+            Ok(_) => {
+                let mut m = dmrpp::read_dmrpp(&sidecar).await?;
+                m.size = size;
+                return Ok(m);
+            }
+            Err(SourceError::NotFound { .. }) if opts.dmrpp == DmrppMode::Auto => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(hdf5::read_manifest(granule, &opts.read).await?)
 }
 
 /// The time units of a group's time array, from its `units` attribute.

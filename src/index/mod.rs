@@ -41,6 +41,18 @@ pub enum IndexError {
     Catalog(#[from] crate::source::SourceError),
 }
 
+/// Whether to read chunk manifests from DMR++ sidecars (`<granule>.dmrpp`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DmrppMode {
+    /// Use the sidecar when it exists, else the HDF5 header.
+    #[default]
+    Auto,
+    /// Always read the HDF5 header.
+    Never,
+    /// Require the sidecar; a granule without one fails.
+    Only,
+}
+
 /// How to index.
 #[derive(Clone, Debug)]
 pub struct IndexOptions {
@@ -50,6 +62,8 @@ pub struct IndexOptions {
     pub concurrency: usize,
     /// Re-index granules even when the catalog has them unchanged.
     pub force: bool,
+    /// DMR++ sidecar use.
+    pub dmrpp: DmrppMode,
     /// Geolocation and H3 settings.
     pub geo: GeoOptions,
     /// How to reach granules and the catalog.
@@ -64,6 +78,7 @@ impl Default for IndexOptions {
             output: "manifests".to_string(),
             concurrency: 4,
             force: false,
+            dmrpp: DmrppMode::Auto,
             geo: GeoOptions::default(),
             source: SourceOptions::default(),
             read: ReadOptions::default(),
