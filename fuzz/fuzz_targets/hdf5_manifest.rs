@@ -7,12 +7,17 @@
 
 #![cfg_attr(fuzzing, no_main)]
 
-fn check(data: &[u8]) {
-    let _ = vz::hdf5::read_manifest_bytes(bytes::Bytes::copy_from_slice(data), "fuzz-input.h5");
+/// Read the bytes; `Some(number of arrays)` when they read as HDF5.
+fn check(data: &[u8]) -> Option<usize> {
+    vz::hdf5::read_manifest_bytes(bytes::Bytes::copy_from_slice(data), "fuzz-input.h5")
+        .ok()
+        .map(|m| m.arrays.len())
 }
 
 #[cfg(fuzzing)]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| check(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let _ = check(data);
+});
 
 #[cfg(not(fuzzing))]
 fn main() {
@@ -34,7 +39,7 @@ fn main() {
         eprintln!("usage: hdf5_manifest DIR_OR_FILE...  (replays inputs through the reader)");
         std::process::exit(2);
     }
-    let mut panics = 0;
+    let (mut panics, mut read, mut arrays) = (0, 0, 0);
     for path in &files {
         let data = match std::fs::read(path) {
             Ok(d) => d,
@@ -44,16 +49,26 @@ fn main() {
             }
         };
         let started = std::time::Instant::now();
-        if std::panic::catch_unwind(|| check(&data)).is_err() {
-            panics += 1;
-            eprintln!("PANIC on {}", path.display());
+        match std::panic::catch_unwind(|| check(&data)) {
+            Ok(Some(n)) => {
+                read += 1;
+                arrays += n;
+            }
+            Ok(None) => {}
+            Err(_) => {
+                panics += 1;
+                eprintln!("PANIC on {}", path.display());
+            }
         }
         let took = started.elapsed();
         if took.as_secs() >= 5 {
             eprintln!("SLOW ({took:?}) on {}", path.display());
         }
     }
-    println!("{} inputs replayed, {panics} panics", files.len());
+    println!(
+        "{} inputs replayed: {read} read as HDF5 ({arrays} arrays), {panics} panics",
+        files.len()
+    );
     if panics > 0 {
         std::process::exit(1);
     }

@@ -18,8 +18,18 @@ pub const HADDR_UNDEF: haddr_t = u64::MAX;
 
 /// `H5T_class_t`.
 pub const H5T_CLASS_NAMES: [&str; 12] = [
-    "integer", "float", "time", "string", "bitfield", "opaque", "compound", "reference", "enum", "vlen",
-    "array", "complex",
+    "integer",
+    "float",
+    "time",
+    "string",
+    "bitfield",
+    "opaque",
+    "compound",
+    "reference",
+    "enum",
+    "vlen",
+    "array",
+    "complex",
 ];
 
 extern "C" {
@@ -29,15 +39,26 @@ extern "C" {
     pub static H5T_IEEE_F32BE_g: hid_t;
 
     pub fn H5Dwrite_chunk(
-        dset: hid_t, dxpl: hid_t, filters: u32, offset: *const hsize_t, size: usize, buf: *const c_void,
+        dset: hid_t,
+        dxpl: hid_t,
+        filters: u32,
+        offset: *const hsize_t,
+        size: usize,
+        buf: *const c_void,
     ) -> herr_t;
     pub fn H5Dget_offset(dset: hid_t) -> haddr_t;
     pub fn H5Dget_storage_size(dset: hid_t) -> hsize_t;
     pub fn H5Dget_chunk_index_type(dset: hid_t, idx_type: *mut c_uint) -> herr_t;
     pub fn H5Dget_type(dset: hid_t) -> hid_t;
     pub fn H5Dget_create_plist(dset: hid_t) -> hid_t;
-    pub fn H5Dread(dset: hid_t, mem_type: hid_t, mem_space: hid_t, file_space: hid_t, dxpl: hid_t, buf: *mut c_void)
-        -> herr_t;
+    pub fn H5Dread(
+        dset: hid_t,
+        mem_type: hid_t,
+        mem_space: hid_t,
+        file_space: hid_t,
+        dxpl: hid_t,
+        buf: *mut c_void,
+    ) -> herr_t;
 
     pub fn H5Tcopy(t: hid_t) -> hid_t;
     pub fn H5Tclose(t: hid_t) -> herr_t;
@@ -50,10 +71,25 @@ extern "C" {
     pub fn H5Pclose(p: hid_t) -> herr_t;
     pub fn H5Pget_nfilters(p: hid_t) -> c_int;
     pub fn H5Pget_filter2(
-        p: hid_t, idx: c_uint, flags: *mut c_uint, cd_nelmts: *mut usize, cd_values: *mut c_uint, namelen: usize,
-        name: *mut c_char, filter_config: *mut c_uint,
+        p: hid_t,
+        idx: c_uint,
+        flags: *mut c_uint,
+        cd_nelmts: *mut usize,
+        cd_values: *mut c_uint,
+        namelen: usize,
+        name: *mut c_char,
+        filter_config: *mut c_uint,
     ) -> c_int;
     pub fn H5Pfill_value_defined(p: hid_t, status: *mut c_int) -> herr_t;
+    pub fn H5Pget_external_count(p: hid_t) -> c_int;
+    pub fn H5Pget_external(
+        p: hid_t,
+        idx: c_uint,
+        name_size: usize,
+        name: *mut c_char,
+        offset: *mut i64,
+        size: *mut hsize_t,
+    ) -> herr_t;
     pub fn H5Pget_alloc_time(p: hid_t, alloc_time: *mut c_int) -> herr_t;
     pub fn H5Pget_fill_time(p: hid_t, fill_time: *mut c_int) -> herr_t;
     pub fn H5Pget_fill_value(p: hid_t, type_id: hid_t, value: *mut c_void) -> herr_t;

@@ -49,6 +49,8 @@ pub struct LibDataset {
     /// `H5D_alloc_time_t` (1 early, 2 late, 3 incremental) and `H5D_fill_time_t` (0 alloc, 1 never, 2 ifset).
     pub alloc_time: i32,
     pub fill_time: i32,
+    /// External raw-data files: (name, offset, size).
+    pub external: Vec<(String, u64, u64)>,
     /// Contiguous: data address (None when not allocated) and storage size.
     pub contiguous: Option<(u64, u64)>,
     /// Compact: the raw bytes read back in the file's type.
@@ -146,7 +148,11 @@ pub fn list_dataset(ds: &Dataset) -> hdf5::Result<LibDataset> {
             };
             let tid = ffi::H5Dget_type(id);
             let class_id = ffi::H5Tget_class(tid);
-            let class = usize::try_from(class_id).ok().and_then(|c| ffi::H5T_CLASS_NAMES.get(c)).copied().unwrap_or("?");
+            let class = usize::try_from(class_id)
+                .ok()
+                .and_then(|c| ffi::H5T_CLASS_NAMES.get(c))
+                .copied()
+                .unwrap_or("?");
             let size = ffi::H5Tget_size(tid) as u64;
             let order = ffi::H5Tget_order(tid);
             let is_vlen_str = ffi::H5Tis_variable_str(tid) > 0;
@@ -164,16 +170,34 @@ pub fn list_dataset(ds: &Dataset) -> hdf5::Result<LibDataset> {
                 let mut cd = [0 as c_uint; 16];
                 let mut name = [0 as c_char; 64];
                 let mut config: c_uint = 0;
-                let fid =
-                    ffi::H5Pget_filter2(dcpl, i, &mut flags, &mut n, cd.as_mut_ptr(), 64, name.as_mut_ptr(), &mut config);
+                let fid = ffi::H5Pget_filter2(
+                    dcpl,
+                    i,
+                    &mut flags,
+                    &mut n,
+                    cd.as_mut_ptr(),
+                    64,
+                    name.as_mut_ptr(),
+                    &mut config,
+                );
                 check(fid, "H5Pget_filter2")?;
-                filters.push(LibFilter { id: fid as u16, flags, params: cd[..n.min(16)].to_vec() });
+                filters.push(LibFilter {
+                    id: fid as u16,
+                    flags,
+                    params: cd[..n.min(16)].to_vec(),
+                });
             }
             let mut fill_defined: c_int = -1;
-            check(ffi::H5Pfill_value_defined(dcpl, &mut fill_defined), "H5Pfill_value_defined")?;
+            check(
+                ffi::H5Pfill_value_defined(dcpl, &mut fill_defined),
+                "H5Pfill_value_defined",
+            )?;
             let fill_bytes = if fill_defined == 2 && !is_vlen_str {
                 let mut buf = vec![0u8; size as usize];
-                check(ffi::H5Pget_fill_value(dcpl, tid, buf.as_mut_ptr().cast()), "H5Pget_fill_value")?;
+                check(
+                    ffi::H5Pget_fill_value(dcpl, tid, buf.as_mut_ptr().cast()),
+                    "H5Pget_fill_value",
+                )?;
                 Some(buf)
             } else {
                 None
@@ -181,6 +205,17 @@ pub fn list_dataset(ds: &Dataset) -> hdf5::Result<LibDataset> {
             let (mut alloc_time, mut fill_time): (c_int, c_int) = (-1, -1);
             check(ffi::H5Pget_alloc_time(dcpl, &mut alloc_time), "H5Pget_alloc_time")?;
             check(ffi::H5Pget_fill_time(dcpl, &mut fill_time), "H5Pget_fill_time")?;
+            let mut external = Vec::new();
+            for i in 0..ffi::H5Pget_external_count(dcpl).max(0) as c_uint {
+                let mut name = [0 as c_char; 256];
+                let (mut offset, mut size): (i64, u64) = (0, 0);
+                check(
+                    ffi::H5Pget_external(dcpl, i, 256, name.as_mut_ptr(), &mut offset, &mut size),
+                    "H5Pget_external",
+                )?;
+                let name = std::ffi::CStr::from_ptr(name.as_ptr()).to_string_lossy().into_owned();
+                external.push((name, offset as u64, size));
+            }
             ffi::H5Pclose(dcpl);
 
             let contiguous = if layout == Layout::Contiguous {
@@ -192,7 +227,14 @@ pub fn list_dataset(ds: &Dataset) -> hdf5::Result<LibDataset> {
                 let n: u64 = shape.iter().product();
                 let mut buf = vec![0u8; (n * size) as usize];
                 check(
-                    ffi::H5Dread(id, tid, ffi::H5S_ALL, ffi::H5S_ALL, ffi::H5P_DEFAULT, buf.as_mut_ptr().cast()),
+                    ffi::H5Dread(
+                        id,
+                        tid,
+                        ffi::H5S_ALL,
+                        ffi::H5S_ALL,
+                        ffi::H5P_DEFAULT,
+                        buf.as_mut_ptr().cast(),
+                    ),
                     "H5Dread",
                 )?;
                 Some(buf)
@@ -231,6 +273,7 @@ pub fn list_dataset(ds: &Dataset) -> hdf5::Result<LibDataset> {
                 fill_bytes,
                 alloc_time,
                 fill_time,
+                external,
                 contiguous,
                 compact_bytes,
                 chunks,

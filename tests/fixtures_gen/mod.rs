@@ -14,12 +14,13 @@ pub mod write;
 use std::path::{Path, PathBuf};
 
 use hdf5::file::LibraryVersion;
-use hdf5::types::{FixedAscii, VarLenUnicode};
+use hdf5::plist::dataset_create::FillTime;
+use hdf5::types::{FixedAscii, VarLenArray, VarLenUnicode};
 use hdf5::{File, Group, H5Type};
 
 use write::{
-    be_type, fill_all, i32_bytes, write_chunk, zlib, Expect, Recorder, Spec, F, IDX_BTREE_V1, IDX_BTREE_V2,
-    IDX_EARRAY, IDX_FARRAY, IDX_IMPLICIT, IDX_SINGLE,
+    be_type, fill_all, i32_bytes, write_chunk, zlib, Expect, Recorder, Spec, F, IDX_BTREE_V1, IDX_BTREE_V2, IDX_EARRAY,
+    IDX_FARRAY, IDX_IMPLICIT, IDX_SINGLE,
 };
 
 /// One generated file.
@@ -54,7 +55,11 @@ fn create_file(path: &Path, libver: Libver, userblock: u64) -> hdf5::Result<File
         Libver::Latest => b.with_fapl(|p| p.libver_latest()),
     };
     let b = b.with_fcpl(|p| p.obj_track_times(false));
-    let b = if userblock > 0 { b.with_fcpl(|p| p.userblock(userblock)) } else { b };
+    let b = if userblock > 0 {
+        b.with_fcpl(|p| p.userblock(userblock))
+    } else {
+        b
+    };
     b.create(path)
 }
 
@@ -68,8 +73,10 @@ fn group(parent: &Group, name: &str) -> hdf5::Result<Group> {
 /// # Panics
 /// When libhdf5 refuses an operation (a generator bug).
 pub fn generate_all(dir: &Path) -> Vec<Fixture> {
-    let gens: [(&'static str, fn(&Path) -> hdf5::Result<Vec<Expect>>); 7] = [
+    let gens: [(&'static str, fn(&Path) -> hdf5::Result<Vec<Expect>>); 9] = [
         ("earliest.h5", gen_earliest),
+        ("deep_earliest.h5", gen_deep_earliest),
+        ("deep_v110.h5", gen_deep_v110),
         ("v18.h5", gen_v18),
         ("v110.h5", gen_v110),
         ("latest.h5", gen_latest),
@@ -113,9 +120,95 @@ fn basic_layouts(r: &mut Recorder, g: &Group) -> hdf5::Result<()> {
 /// symbol-table nodes (earliest).
 fn many_links(r: &mut Recorder, g: &Group, n: usize) -> hdf5::Result<()> {
     for i in 0..n {
-        let ds = r.create::<u8>(g, &format!("d{i:02}"), &Spec::new(&[2]), None, None)?;
+        let ds = r.create::<u8>(g, &format!("d{i:03}"), &Spec::new(&[2]), None, None)?;
         fill_all(&ds, |j| (i + j) as u8)?;
     }
+    Ok(())
+}
+
+/// Fill and allocation variants, external storage, variable-length and array element types.
+fn storage_variants(r: &mut Recorder, g: &Group, chunk_index: u32) -> hdf5::Result<()> {
+    // Allocated at creation, never written: storage exists and holds fill values.
+    let spec = Spec::new(&[6, 3]).early().fill_time(FillTime::Alloc);
+    r.create::<i16>(g, "early_contig_i16", &spec, Some(5), None)?;
+    let spec = Spec::new(&[10]).chunk(&[4]).fill_time(FillTime::Never);
+    let ds = r.create::<f32>(g, "fill_never_f32", &spec, Some(1.0), Some(chunk_index))?;
+    fill_all(&ds, |i| i as f32)?;
+    // Early allocation with a filter: every chunk allocated (fixed array, not implicit, in v4).
+    let spec = Spec::new(&[12]).chunk(&[4]).filters(&[F::Deflate]).early();
+    r.create::<i32>(g, "early_deflate_i32", &spec, Some(-3), Some(chunk_index))?;
+    // External raw data (never written, so no file is created; only the file list is stored).
+    r.create::<i32>(
+        g,
+        "external_i32",
+        &Spec::new(&[8]).external("external_raw.bin", 16, 32),
+        None,
+        None,
+    )?;
+    let ds = r.create::<VarLenArray<i32>>(g, "vlen_seq_i32", &Spec::new(&[3]), None, None)?;
+    let seqs: Vec<VarLenArray<i32>> = [&[1, 2][..], &[][..], &[3, 4, 5][..]]
+        .iter()
+        .map(|s| VarLenArray::from_slice(s))
+        .collect();
+    ds.as_writer().write_raw(&seqs)?;
+    let ds = r.create::<[f32; 3]>(g, "array_f32x3", &Spec::new(&[4]).chunk(&[2]), None, Some(chunk_index))?;
+    fill_all(&ds, |i| [i as f32, 0.5, -1.0])?;
+    Ok(())
+}
+
+/// Attributes of several types on `/attr_types`, with the JSON value vz should decode.
+pub fn expected_attr_values() -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        ("s_f64", json!(2.5)),
+        ("s_i64", json!(-42)),
+        ("s_u8", json!(200)),
+        ("vlen_str", json!("metres")),
+        ("fixed_str", json!("abc")),
+        ("arr_u16", json!([1, 2, 3])),
+        ("arr2d_i8", json!([[1, -2], [3, -4]])),
+    ]
+}
+
+fn typed_attrs(r: &mut Recorder, g: &Group) -> hdf5::Result<()> {
+    let ds = r.create::<u8>(g, "attr_types", &Spec::new(&[1]), None, None)?;
+    ds.new_attr::<f64>()
+        .shape(())
+        .create("s_f64")?
+        .as_writer()
+        .write_scalar(&2.5f64)?;
+    ds.new_attr::<i64>()
+        .shape(())
+        .create("s_i64")?
+        .as_writer()
+        .write_scalar(&-42i64)?;
+    ds.new_attr::<u8>()
+        .shape(())
+        .create("s_u8")?
+        .as_writer()
+        .write_scalar(&200u8)?;
+    let v: VarLenUnicode = "metres".parse().expect("utf8");
+    ds.new_attr::<VarLenUnicode>()
+        .shape(())
+        .create("vlen_str")?
+        .as_writer()
+        .write_scalar(&v)?;
+    let v = FixedAscii::<8>::from_ascii(b"abc").expect("ascii");
+    ds.new_attr::<FixedAscii<8>>()
+        .shape(())
+        .create("fixed_str")?
+        .as_writer()
+        .write_scalar(&v)?;
+    ds.new_attr::<u16>()
+        .shape([3])
+        .create("arr_u16")?
+        .as_writer()
+        .write_raw(&[1u16, 2, 3])?;
+    ds.new_attr::<i8>()
+        .shape([2, 2])
+        .create("arr2d_i8")?
+        .as_writer()
+        .write_raw(&[1i8, -2, 3, -4])?;
     Ok(())
 }
 
@@ -132,7 +225,10 @@ fn links(f: &File) -> hdf5::Result<()> {
 /// Datasets with `n` attributes (dense storage from 9 on, when the file allows it).
 fn many_attrs(loc: &hdf5::Location, n: usize) -> hdf5::Result<()> {
     for i in 0..n {
-        let a = loc.new_attr::<i32>().shape([3]).create(format!("attr_{i:02}").as_str())?;
+        let a = loc
+            .new_attr::<i32>()
+            .shape([3])
+            .create(format!("attr_{i:02}").as_str())?;
         a.as_writer().write_raw(&[i as i32, 2 * i as i32, -(i as i32)])?;
     }
     Ok(())
@@ -142,24 +238,62 @@ fn many_attrs(loc: &hdf5::Location, n: usize) -> hdf5::Result<()> {
 /// (B-tree v1 for layout v3 files; fixed array for v4 with fixed dims).
 fn chunked_fixed(r: &mut Recorder, g: &Group, index: u32) -> hdf5::Result<()> {
     // Edge chunks: 10x7 with 4x3 chunks -> 3x3 grid, last row/column partial.
-    let ds = r.create::<i16>(g, "edge_i16", &Spec::new(&[10, 7]).chunk(&[4, 3]), Some(-1), Some(index))?;
+    let ds = r.create::<i16>(
+        g,
+        "edge_i16",
+        &Spec::new(&[10, 7]).chunk(&[4, 3]),
+        Some(-1),
+        Some(index),
+    )?;
     fill_all(&ds, |i| i as i16)?;
-    let ds = r.create::<f32>(g, "deflate_f32", &Spec::new(&[50]).chunk(&[8]).filters(&[F::Deflate]), None, Some(index))?;
+    let ds = r.create::<f32>(
+        g,
+        "deflate_f32",
+        &Spec::new(&[50]).chunk(&[8]).filters(&[F::Deflate]),
+        None,
+        Some(index),
+    )?;
     fill_all(&ds, |i| (i as f32).sin())?;
-    let spec = Spec::new(&[30, 20]).chunk(&[7, 6]).filters(&[F::Shuffle, F::Deflate, F::Fletcher]);
+    let spec = Spec::new(&[30, 20])
+        .chunk(&[7, 6])
+        .filters(&[F::Shuffle, F::Deflate, F::Fletcher]);
     let ds = r.create::<u16>(g, "shuf_defl_fl32_u16", &spec, Some(9), Some(index))?;
     fill_all(&ds, |i| (i % 1000) as u16)?;
-    let ds = r.create::<i64>(g, "fletcher_i64", &Spec::new(&[12]).chunk(&[5]).filters(&[F::Fletcher]), None, Some(index))?;
+    let ds = r.create::<i64>(
+        g,
+        "fletcher_i64",
+        &Spec::new(&[12]).chunk(&[5]).filters(&[F::Fletcher]),
+        None,
+        Some(index),
+    )?;
     fill_all(&ds, |i| i as i64 * 1_000_000_007)?;
-    let ds = r.create::<u32>(g, "shuffle_u32", &Spec::new(&[9, 9]).chunk(&[4, 4]).filters(&[F::Shuffle]), None, Some(index))?;
+    let ds = r.create::<u32>(
+        g,
+        "shuffle_u32",
+        &Spec::new(&[9, 9]).chunk(&[4, 4]).filters(&[F::Shuffle]),
+        None,
+        Some(index),
+    )?;
     fill_all(&ds, |i| i as u32 * 65_537)?;
     // Sparse: only 3 of 25 chunks written.
-    let ds = r.create::<u8>(g, "sparse_u8", &Spec::new(&[40, 40]).chunk(&[8, 8]), Some(255), Some(index))?;
+    let ds = r.create::<u8>(
+        g,
+        "sparse_u8",
+        &Spec::new(&[40, 40]).chunk(&[8, 8]),
+        Some(255),
+        Some(index),
+    )?;
     for (k, origin) in [[0u64, 0], [16, 24], [32, 32]].iter().enumerate() {
         write_chunk(&ds, origin, &vec![k as u8 + 1; 64], 0)?;
     }
     // Filter masks: deflate pipeline, odd chunks stored raw with filter 0 skipped (mask 1).
-    let ds = r.create::<i32>(g, "masked_i32", &Spec::new(&[64]).chunk(&[8]).filters(&[F::Deflate]), None, Some(index))?;
+    let ds = r.create::<i32>(
+        g,
+        "masked_i32",
+        &Spec::new(&[64]).chunk(&[8]).filters(&[F::Deflate]),
+        None,
+        Some(index),
+    )?;
     for c in 0..8u64 {
         let raw = i32_bytes(c as i32 * 8, 8);
         if c % 2 == 1 {
@@ -200,14 +334,20 @@ fn typed(r: &mut Recorder, g: &Group, chunk_index: u32) -> hdf5::Result<()> {
     let ds = r.create_as::<u16>(g, "be_u16_compact", &be_u16, &Spec::new(&[4]).compact(), None, None)?;
     fill_all(&ds, |i| 0x0102 * (i as u16 + 1))?;
     let ds = r.create::<FixedAscii<8>>(g, "fixed_str8", &Spec::new(&[3]), None, None)?;
-    let words: Vec<FixedAscii<8>> =
-        ["alpha", "beta", "gamma"].iter().map(|w| FixedAscii::from_ascii(w.as_bytes()).expect("ascii")).collect();
+    let words: Vec<FixedAscii<8>> = ["alpha", "beta", "gamma"]
+        .iter()
+        .map(|w| FixedAscii::from_ascii(w.as_bytes()).expect("ascii"))
+        .collect();
     ds.as_writer().write_raw(&words)?;
     let ds = r.create::<VarLenUnicode>(g, "vlen_str", &Spec::new(&[3]), None, None)?;
     let words: Vec<VarLenUnicode> = ["é", "two", "three"].iter().map(|w| w.parse().expect("utf8")).collect();
     ds.as_writer().write_raw(&words)?;
     let ds = r.create::<Rec>(g, "compound", &Spec::new(&[5]).chunk(&[2]), None, Some(chunk_index))?;
-    fill_all(&ds, |i| Rec { a: i as i32, b: i as f64 * 0.5, c: b'a' + i as u8 })?;
+    fill_all(&ds, |i| Rec {
+        a: i as i32,
+        b: i as f64 * 0.5,
+        c: b'a' + i as u8,
+    })?;
     let ds = r.create::<Color>(g, "enum_u8", &Spec::new(&[6]), Some(Color::Green), None)?;
     fill_all(&ds, |i| [Color::Red, Color::Green, Color::Blue][i % 3])?;
     Ok(())
@@ -225,7 +365,13 @@ fn gen_earliest(path: &Path) -> hdf5::Result<Vec<Expect>> {
     chunked_fixed(&mut r, &group(&f, "chunked")?, IDX_BTREE_V1)?;
     let g = group(&f, "btree")?;
     // 300 chunks: more than one B-tree v1 leaf (2K = 64 entries), so a two-level tree.
-    let ds = r.create::<u8>(&g, "deep_u8", &Spec::new(&[30, 20]).chunk(&[2, 1]), None, Some(IDX_BTREE_V1))?;
+    let ds = r.create::<u8>(
+        &g,
+        "deep_u8",
+        &Spec::new(&[30, 20]).chunk(&[2, 1]),
+        None,
+        Some(IDX_BTREE_V1),
+    )?;
     fill_all(&ds, |i| i as u8)?;
     let spec = Spec::new(&[13]).max(&[None]).chunk(&[4]).filters(&[F::Deflate]);
     let ds = r.create::<f64>(&g, "unlimited_f64", &spec, None, Some(IDX_BTREE_V1))?;
@@ -236,6 +382,8 @@ fn gen_earliest(path: &Path) -> hdf5::Result<Vec<Expect>> {
     many_attrs(&f, 3)?;
     group(&f, "empty")?;
     links(&f)?;
+    storage_variants(&mut r, &group(&f, "storage")?, IDX_BTREE_V1)?;
+    typed_attrs(&mut r, &f)?;
     Ok(r.expects)
 }
 
@@ -258,7 +406,13 @@ fn gen_v18(path: &Path) -> hdf5::Result<Vec<Expect>> {
 /// array, B-tree v2; dense groups and dense attributes.
 fn v4_indexes(r: &mut Recorder, f: &File) -> hdf5::Result<()> {
     let g = group(f, "single")?;
-    let ds = r.create::<i32>(&g, "plain_i32", &Spec::new(&[6, 5]).chunk(&[6, 5]), None, Some(IDX_SINGLE))?;
+    let ds = r.create::<i32>(
+        &g,
+        "plain_i32",
+        &Spec::new(&[6, 5]).chunk(&[6, 5]),
+        None,
+        Some(IDX_SINGLE),
+    )?;
     fill_all(&ds, |i| i as i32)?;
     let spec = Spec::new(&[100]).chunk(&[100]).filters(&[F::Shuffle, F::Deflate]);
     let ds = r.create::<f32>(&g, "filtered_f32", &spec, Some(-9.0), Some(IDX_SINGLE))?;
@@ -268,9 +422,21 @@ fn v4_indexes(r: &mut Recorder, f: &File) -> hdf5::Result<()> {
     write_chunk(&ds, &[0], &i32_bytes(100, 16), 1)?;
 
     let g = group(f, "implicit")?;
-    let ds = r.create::<u16>(&g, "early_u16", &Spec::new(&[20, 9]).chunk(&[5, 4]).early(), Some(3), Some(IDX_IMPLICIT))?;
+    let ds = r.create::<u16>(
+        &g,
+        "early_u16",
+        &Spec::new(&[20, 9]).chunk(&[5, 4]).early(),
+        Some(3),
+        Some(IDX_IMPLICIT),
+    )?;
     fill_all(&ds, |i| i as u16)?;
-    r.create::<u8>(&g, "early_unwritten", &Spec::new(&[7]).chunk(&[2]).early(), None, Some(IDX_IMPLICIT))?;
+    r.create::<u8>(
+        &g,
+        "early_unwritten",
+        &Spec::new(&[7]).chunk(&[2]).early(),
+        None,
+        Some(IDX_IMPLICIT),
+    )?;
 
     let g = group(f, "farray")?;
     chunked_fixed(r, &g, IDX_FARRAY)?;
@@ -294,11 +460,17 @@ fn v4_indexes(r: &mut Recorder, f: &File) -> hdf5::Result<()> {
     let spec = Spec::new(&[900]).max(&[None]).chunk(&[3]);
     let ds = r.create::<u32>(&g, "plain_u32", &spec, None, Some(IDX_EARRAY))?;
     fill_all(&ds, |i| i as u32)?;
-    let spec = Spec::new(&[203]).max(&[None]).chunk(&[5]).filters(&[F::Deflate, F::Fletcher]);
+    let spec = Spec::new(&[203])
+        .max(&[None])
+        .chunk(&[5])
+        .filters(&[F::Deflate, F::Fletcher]);
     let ds = r.create::<f32>(&g, "filtered_f32", &spec, None, Some(IDX_EARRAY))?;
     fill_all(&ds, |i| i as f32)?;
     // One unlimited dimension of two; sparse, masks alternate.
-    let spec = Spec::new(&[10, 40]).max(&[Some(10), None]).chunk(&[5, 4]).filters(&[F::Deflate]);
+    let spec = Spec::new(&[10, 40])
+        .max(&[Some(10), None])
+        .chunk(&[5, 4])
+        .filters(&[F::Deflate]);
     let ds = r.create::<i32>(&g, "sparse_masked_i32", &spec, Some(-1), Some(IDX_EARRAY))?;
     for (k, origin) in [[0u64, 0], [5, 4], [0, 20], [5, 36], [0, 36]].iter().enumerate() {
         let raw = i32_bytes(k as i32 * 100, 20);
@@ -309,14 +481,23 @@ fn v4_indexes(r: &mut Recorder, f: &File) -> hdf5::Result<()> {
         }
     }
     // Unlimited but never written: an extensible array header with no chunks.
-    r.create::<u8>(&g, "empty_u8", &Spec::new(&[0]).max(&[None]).chunk(&[4]), None, Some(IDX_EARRAY))?;
+    r.create::<u8>(
+        &g,
+        "empty_u8",
+        &Spec::new(&[0]).max(&[None]).chunk(&[4]),
+        None,
+        Some(IDX_EARRAY),
+    )?;
 
     let g = group(f, "btree2")?;
     // 900 chunks: several B-tree v2 leaves under one internal node.
     let spec = Spec::new(&[60, 60]).max(&[None, None]).chunk(&[2, 2]);
     let ds = r.create::<i16>(&g, "plain_i16", &spec, None, Some(IDX_BTREE_V2))?;
     fill_all(&ds, |i| i as i16)?;
-    let spec = Spec::new(&[30, 30]).max(&[None, None]).chunk(&[4, 4]).filters(&[F::Deflate]);
+    let spec = Spec::new(&[30, 30])
+        .max(&[None, None])
+        .chunk(&[4, 4])
+        .filters(&[F::Deflate]);
     let ds = r.create::<i32>(&g, "sparse_masked_i32", &spec, Some(7), Some(IDX_BTREE_V2))?;
     for (k, origin) in [[0u64, 0], [4, 8], [28, 28], [12, 0], [0, 28]].iter().enumerate() {
         let raw = i32_bytes(k as i32 * 16, 16);
@@ -326,7 +507,10 @@ fn v4_indexes(r: &mut Recorder, f: &File) -> hdf5::Result<()> {
             write_chunk(&ds, origin, &zlib(&raw), 0)?;
         }
     }
-    let spec = Spec::new(&[11, 13, 3]).max(&[None, Some(13), None]).chunk(&[4, 5, 2]).filters(&[F::Shuffle, F::Deflate]);
+    let spec = Spec::new(&[11, 13, 3])
+        .max(&[None, Some(13), None])
+        .chunk(&[4, 5, 2])
+        .filters(&[F::Shuffle, F::Deflate]);
     let ds = r.create::<f64>(&g, "shuffle_3d_f64", &spec, None, Some(IDX_BTREE_V2))?;
     fill_all(&ds, |i| i as f64)?;
     Ok(())
@@ -345,6 +529,8 @@ fn gen_v110(path: &Path) -> hdf5::Result<Vec<Expect>> {
     many_attrs(&f, 10)?;
     typed(&mut r, &group(&f, "types")?, IDX_FARRAY)?;
     links(&f)?;
+    storage_variants(&mut r, &group(&f, "storage")?, IDX_FARRAY)?;
+    typed_attrs(&mut r, &f)?;
     Ok(r.expects)
 }
 
@@ -386,5 +572,34 @@ fn gen_types(path: &Path) -> hdf5::Result<Vec<Expect>> {
     let f = create_file(path, Libver::Earliest, 0)?;
     let mut r = Recorder::default();
     typed(&mut r, &group(&f, "v0")?, IDX_BTREE_V1)?;
+    Ok(r.expects)
+}
+
+/// Multi-level structures in a superblock v0 file: a three-level B-tree v1 chunk index (4900
+/// chunks, 64 entries a node) and a symbol-table group whose B-tree has internal nodes (300 links).
+fn gen_deep_earliest(path: &Path) -> hdf5::Result<Vec<Expect>> {
+    let f = create_file(path, Libver::Earliest, 0)?;
+    let mut r = Recorder::default();
+    let ds = r.create::<u8>(&f, "btree3_u8", &Spec::new(&[70, 70]).chunk(&[1, 1]), None, Some(IDX_BTREE_V1))?;
+    fill_all(&ds, |i| (i % 256) as u8)?;
+    many_links(&mut r, &group(&f, "links300")?, 300)?;
+    Ok(r.expects)
+}
+
+/// Multi-level v4 structures: an extensible array large enough for paged data blocks (6000
+/// chunks), a two-level B-tree v2 chunk index (5625 chunks), a dense group of 300 links and a
+/// dataset with 100 dense attributes (fractal heaps with indirect blocks).
+fn gen_deep_v110(path: &Path) -> hdf5::Result<Vec<Expect>> {
+    let f = create_file(path, Libver::V110, 0)?;
+    let mut r = Recorder::default();
+    let spec = Spec::new(&[6000]).max(&[None]).chunk(&[1]);
+    let ds = r.create::<u8>(&f, "earray_paged_u8", &spec, None, Some(IDX_EARRAY))?;
+    fill_all(&ds, |i| (i % 253) as u8)?;
+    let spec = Spec::new(&[75, 75]).max(&[None, None]).chunk(&[1, 1]);
+    let ds = r.create::<u8>(&f, "btree2_deep_u8", &spec, None, Some(IDX_BTREE_V2))?;
+    fill_all(&ds, |i| (i % 241) as u8)?;
+    many_links(&mut r, &group(&f, "links300")?, 300)?;
+    let ds = r.create::<i32>(&f, "attrs100", &Spec::new(&[1]), None, None)?;
+    many_attrs(&ds, 100)?;
     Ok(r.expects)
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use hdf5::dataset::Layout;
-use hdf5::plist::dataset_create::AllocTime;
+use hdf5::plist::dataset_create::{AllocTime, FillTime};
 use hdf5::{Dataset, Extent, Group, H5Type, SimpleExtents};
 
 use super::ffi;
@@ -45,11 +45,17 @@ pub struct Spec {
     pub compact: bool,
     pub filters: Vec<F>,
     pub early: bool,
+    pub fill_time: Option<FillTime>,
+    /// External raw-data file: (name, offset, size).
+    pub external: Option<(&'static str, usize, usize)>,
 }
 
 impl Spec {
     pub fn new(shape: &[usize]) -> Spec {
-        Spec { shape: shape.to_vec(), ..Spec::default() }
+        Spec {
+            shape: shape.to_vec(),
+            ..Spec::default()
+        }
     }
     pub fn chunk(mut self, c: &[usize]) -> Spec {
         self.chunk = Some(c.to_vec());
@@ -71,6 +77,14 @@ impl Spec {
         self.early = true;
         self
     }
+    pub fn fill_time(mut self, t: FillTime) -> Spec {
+        self.fill_time = Some(t);
+        self
+    }
+    pub fn external(mut self, name: &'static str, offset: usize, size: usize) -> Spec {
+        self.external = Some((name, offset, size));
+        self
+    }
 }
 
 /// Collects expectations while datasets are created in one file.
@@ -82,7 +96,12 @@ pub struct Recorder {
 impl Recorder {
     /// Create a dataset of `T` (optionally with a fill value), record the expected storage.
     pub fn create<T: H5Type>(
-        &mut self, g: &Group, name: &str, spec: &Spec, fill: Option<T>, index: Option<u32>,
+        &mut self,
+        g: &Group,
+        name: &str,
+        spec: &Spec,
+        fill: Option<T>,
+        index: Option<u32>,
     ) -> hdf5::Result<Dataset> {
         let builder = g.new_dataset_builder().empty::<T>();
         let ds = self.build(builder, spec, fill, index, g, name)?;
@@ -91,7 +110,12 @@ impl Recorder {
 
     /// Same as [`Recorder::create`] for a type given as an existing datatype (big-endian types).
     pub fn create_as<T: H5Type>(
-        &mut self, g: &Group, name: &str, dtype: &hdf5::Datatype, spec: &Spec, fill: Option<T>,
+        &mut self,
+        g: &Group,
+        name: &str,
+        dtype: &hdf5::Datatype,
+        spec: &Spec,
+        fill: Option<T>,
         index: Option<u32>,
     ) -> hdf5::Result<Dataset> {
         let builder = g.new_dataset_builder().empty_as(dtype);
@@ -99,10 +123,18 @@ impl Recorder {
     }
 
     fn build<T: H5Type>(
-        &mut self, builder: hdf5::DatasetBuilderEmpty, spec: &Spec, fill: Option<T>, index: Option<u32>, g: &Group,
+        &mut self,
+        builder: hdf5::DatasetBuilderEmpty,
+        spec: &Spec,
+        fill: Option<T>,
+        index: Option<u32>,
+        g: &Group,
         name: &str,
     ) -> hdf5::Result<Dataset> {
-        let max = spec.max.clone().unwrap_or_else(|| spec.shape.iter().map(|&n| Some(n)).collect());
+        let max = spec
+            .max
+            .clone()
+            .unwrap_or_else(|| spec.shape.iter().map(|&n| Some(n)).collect());
         let extents: Vec<Extent> = spec.shape.iter().zip(&max).map(|(&n, &m)| Extent::new(n, m)).collect();
         let mut b = builder.shape(SimpleExtents::from_vec(extents)).obj_track_times(false);
         let layout = if let Some(c) = &spec.chunk {
@@ -128,9 +160,19 @@ impl Recorder {
         if spec.early {
             b = b.alloc_time(Some(AllocTime::Early));
         }
+        if let Some(t) = spec.fill_time {
+            b = b.fill_time(t);
+        }
+        if let Some((file, offset, size)) = spec.external {
+            b = b.external(file, offset, size);
+        }
         let ds = b.create(name)?;
         let path = format!("{}/{}", g.name().trim_end_matches('/'), name);
-        self.expects.push(Expect { path, layout, index: if layout == Layout::Chunked { index } else { None } });
+        self.expects.push(Expect {
+            path,
+            layout,
+            index: if layout == Layout::Chunked { index } else { None },
+        });
         Ok(ds)
     }
 }
@@ -146,7 +188,14 @@ pub fn fill_all<T: H5Type>(ds: &Dataset, f: impl Fn(usize) -> T) -> hdf5::Result
 /// with `mask` bits marking filters that were skipped.
 pub fn write_chunk(ds: &Dataset, origin: &[u64], bytes: &[u8], mask: u32) -> hdf5::Result<()> {
     let status = hdf5::sync::sync(|| unsafe {
-        ffi::H5Dwrite_chunk(ds.id(), ffi::H5P_DEFAULT, mask, origin.as_ptr(), bytes.len(), bytes.as_ptr().cast())
+        ffi::H5Dwrite_chunk(
+            ds.id(),
+            ffi::H5P_DEFAULT,
+            mask,
+            origin.as_ptr(),
+            bytes.len(),
+            bytes.as_ptr().cast(),
+        )
     });
     if status < 0 {
         return Err(hdf5::Error::from(format!("H5Dwrite_chunk failed at {origin:?}")));
