@@ -100,3 +100,37 @@ fn exported_dmrpp_parses_back_to_the_hdf5_manifest() {
     assert!(diffs.is_empty(), "{} differences", diffs.len());
     assert!(arrays > 1000 && chunks > 50_000, "the round trip covers the fixtures");
 }
+
+#[test]
+fn virtualizarr_reads_exported_sidecars_of_the_synthetic_granules() {
+    let python = match std::env::var("VZ_PYTHON") {
+        Ok(p) if Path::new(&p).exists() => p,
+        _ => {
+            println!("SKIP VirtualiZarr check: no VZ_PYTHON (scripts/test.sh provides it)");
+            return;
+        }
+    };
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut args = Vec::new();
+    for granule in inputs().into_iter().filter(|p| p.starts_with(repo.join("fixtures"))) {
+        let name = granule.file_name().expect("name").to_string_lossy().to_string();
+        let copy = dir.path().join(&name);
+        std::fs::copy(&granule, &copy).expect("copy granule");
+        let m = read_manifest_bytes(std::fs::read(&copy).expect("read").into(), &copy.display().to_string()).expect("manifest");
+        let sidecar = dir.path().join(format!("{name}.dmrpp"));
+        std::fs::write(&sidecar, write_dmrpp(&m, "OPeNDAP_DMRpp_DATA_ACCESS_URL").xml).expect("write sidecar");
+        let json = dir.path().join(format!("{name}.json"));
+        std::fs::write(&json, serde_json::to_vec(&m).expect("json")).expect("write manifest");
+        args.push(json);
+        args.push(sidecar);
+    }
+    assert_eq!(args.len(), 8, "four synthetic granules");
+    let run = std::process::Command::new(python)
+        .arg(repo.join("tests/python/virtualizarr_dmrpp.py"))
+        .args(&args)
+        .output()
+        .expect("run python");
+    println!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "VirtualiZarr disagrees (see above)");
+}
