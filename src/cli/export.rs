@@ -8,7 +8,7 @@ use super::exit;
 use super::render::out;
 use crate::dmrpp::write_dmrpp;
 use crate::hdf5::{read_manifest, ReadOptions};
-use crate::source::{GranuleLocation, ObjectSource, SourceOptions};
+use crate::source::{GranuleLocation, SourceOptions};
 
 /// Flags of `vz export`.
 #[derive(Args, Debug)]
@@ -55,8 +55,8 @@ async fn dmrpp(a: DmrppArgs) -> anyhow::Result<u8> {
         None if !a.granule.contains("://") => format!("{}.dmrpp", a.granule),
         None => anyhow::bail!("{}: give -o for a remote granule (or -o - for standard output)", a.granule),
     };
-    let source = ObjectSource::open(&a.granule, &opts)?;
-    let manifest = read_manifest(&source, &ReadOptions::default()).await.with_context(|| format!("cannot read {}", a.granule))?;
+    let source = crate::source::open(&a.granule, &opts)?;
+    let manifest = read_manifest(source.as_ref(), &ReadOptions::default()).await.with_context(|| format!("cannot read {}", a.granule))?;
     let exported = write_dmrpp(&manifest, &a.href);
     if output == "-" {
         out(&exported.xml)?;

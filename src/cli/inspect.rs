@@ -11,7 +11,7 @@ use super::render::{bytes, out};
 use crate::dmrpp::read_dmrpp;
 use crate::hdf5::{read_manifest, ReadOptions};
 use crate::manifest::{ArrayMeta, GranuleManifest};
-use crate::source::{ByteSource, ObjectSource, SourceOptions, StatsSnapshot};
+use crate::source::{SourceOptions, StatsSnapshot};
 
 /// Flags of `vz inspect`.
 #[derive(Args, Debug)]
@@ -38,12 +38,12 @@ pub struct InspectArgs {
 
 pub async fn run(args: InspectArgs) -> anyhow::Result<u8> {
     let opts = SourceOptions { s3_endpoint: args.s3_endpoint.clone(), s3_unsigned: args.no_sign_request, ..Default::default() };
-    let source = ObjectSource::open(&args.location, &opts)?;
+    let source = crate::source::open(&args.location, &opts)?;
     let started = Instant::now();
     let manifest = if args.location.ends_with(".dmrpp") {
-        read_dmrpp(&source).await.map_err(anyhow::Error::from)
+        read_dmrpp(source.as_ref()).await.map_err(anyhow::Error::from)
     } else {
-        read_manifest(&source, &ReadOptions::default()).await.map_err(anyhow::Error::from)
+        read_manifest(source.as_ref(), &ReadOptions::default()).await.map_err(anyhow::Error::from)
     }
     .with_context(|| format!("cannot read {}", args.location))?;
     let elapsed = started.elapsed();

@@ -398,7 +398,10 @@ fn finish(w: Walker, eof: u64) -> GranuleManifest {
     let mut arrays: Vec<ArrayMeta> = w.arrays.into_values().collect();
     let mut problems = w.problems;
     for a in &mut arrays {
-        a.chunks.sort_by(|x, y| x.coords.cmp(&y.coords));
+        // Indexes usually yield chunks in order already: check before sorting a million refs.
+        if !a.chunks.is_sorted_by(|x, y| x.coords <= y.coords) {
+            a.chunks.sort_unstable_by(|x, y| x.coords.cmp(&y.coords));
+        }
         a.dimensions = dimension_scales(a, &paths);
         if let Some(p) = drop_impossible_chunks(a, eof) {
             problems.push(p);

@@ -6,6 +6,7 @@
 
 mod coalesce;
 mod error;
+mod local;
 mod location;
 mod memory;
 mod object;
@@ -20,6 +21,7 @@ use bytes::Bytes;
 pub use coalesce::coalesce;
 pub use error::SourceError;
 pub use location::{GranuleLocation, SourceOptions};
+pub use local::LocalSource;
 pub use memory::MemorySource;
 pub use object::ObjectSource;
 pub use stats::{Stats, StatsSnapshot};
@@ -42,4 +44,17 @@ pub trait ByteSource: Send + Sync + Display {
 
     /// Request, byte and round-trip counters of this source.
     fn stats(&self) -> &Stats;
+}
+
+/// Open a granule for reading: local paths and `file://` URLs as a [`LocalSource`] (one open
+/// file, positioned reads), everything else through object_store.
+///
+/// # Errors
+/// When the location is malformed, a local file cannot be opened, or a store cannot be configured.
+pub fn open(location: &str, opts: &SourceOptions) -> Result<Box<dyn ByteSource>, SourceError> {
+    if !location.contains("://") || location.starts_with("file://") {
+        let parsed = GranuleLocation::parse(location, opts)?;
+        return Ok(Box::new(LocalSource::open(parsed.display)?));
+    }
+    Ok(Box::new(ObjectSource::open(location, opts)?))
 }
