@@ -3,6 +3,7 @@
 //! Modules: [`source`] byte access, [`hdf5`] the native metadata reader, [`manifest`] the shared
 //! model every stage speaks.
 
+pub mod cli;
 pub mod hdf5;
 pub mod manifest;
 pub mod source;

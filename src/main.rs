@@ -1,1 +1,7 @@
-fn main() {}
+//! The `vz` command line: parse flags, run one library call, render the result.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    vz::cli::main()
+}

@@ -6,21 +6,19 @@
 //! metadata tree, not the number of nodes.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use bytes::Bytes;
 
 use super::cursor::{Cursor, Geometry};
 use super::error::{bad, Fault, Parse};
 
-/// Fetched byte ranges of one file.
+/// Fetched byte ranges of one file, as disjoint blocks.
 #[derive(Default)]
 pub(crate) struct Cache {
     blocks: BTreeMap<u64, Bytes>,
     eof: u64,
 }
-
-/// How many earlier blocks to look at when the nearest one does not cover a range.
-const LOOKBACK: usize = 8;
 
 impl Cache {
     pub(crate) fn new(eof: u64) -> Cache {
@@ -32,28 +30,80 @@ impl Cache {
         self.eof
     }
 
-    /// Add fetched bytes starting at `start`.
+    /// Add fetched bytes starting at `start`. Overlapping and adjacent blocks are merged, so
+    /// that a structure straddling two fetches is found in one piece.
     pub(crate) fn insert(&mut self, start: u64, bytes: Bytes) {
+        let end = start + bytes.len() as u64;
         if bytes.is_empty() || self.find(start, bytes.len() as u64).is_some() {
             return;
         }
-        match self.blocks.get(&start) {
-            Some(old) if old.len() >= bytes.len() => {}
-            _ => {
-                self.blocks.insert(start, bytes);
+        let touching: Vec<u64> = self
+            .blocks
+            .range(..=end)
+            .rev()
+            .take_while(|(&s, b)| s + b.len() as u64 >= start)
+            .map(|(&s, _)| s)
+            .collect();
+        if touching.is_empty() {
+            self.blocks.insert(start, bytes);
+            return;
+        }
+        let mut lo = start;
+        let mut hi = end;
+        for s in &touching {
+            lo = lo.min(*s);
+            hi = hi.max(s + self.blocks[s].len() as u64);
+        }
+        let mut merged = vec![0u8; (hi - lo) as usize];
+        for s in &touching {
+            if let Some(b) = self.blocks.remove(s) {
+                let at = (s - lo) as usize;
+                merged[at..at + b.len()].copy_from_slice(&b);
             }
         }
+        let at = (start - lo) as usize;
+        merged[at..at + bytes.len()].copy_from_slice(&bytes);
+        self.blocks.insert(lo, Bytes::from(merged));
     }
 
     fn find(&self, addr: u64, len: u64) -> Option<&[u8]> {
         let end = addr.checked_add(len)?;
-        for (&start, block) in self.blocks.range(..=addr).rev().take(LOOKBACK) {
-            if start + block.len() as u64 >= end {
-                let from = (addr - start) as usize;
-                return Some(&block[from..from + len as usize]);
-            }
+        let (&start, block) = self.blocks.range(..=addr).next_back()?;
+        if start + block.len() as u64 >= end {
+            let from = (addr - start) as usize;
+            return Some(&block[from..from + len as usize]);
         }
         None
+    }
+
+    /// The parts of `range` not held yet, in order.
+    pub(crate) fn missing(&self, range: Range<u64>) -> Vec<Range<u64>> {
+        let mut out = Vec::new();
+        let mut at = range.start;
+        // The block that may cover the start, then every block starting inside the range.
+        let first = self.blocks.range(..=range.start).next_back().map(|(&s, b)| (s, s + b.len() as u64));
+        let inside = self.blocks.range(range.start..range.end).map(|(&s, b)| (s, s + b.len() as u64));
+        for (s, e) in first.into_iter().chain(inside) {
+            if e <= at {
+                continue;
+            }
+            if s > at {
+                out.push(at..s.min(range.end));
+            }
+            at = at.max(e);
+            if at >= range.end {
+                break;
+            }
+        }
+        if at < range.end {
+            out.push(at..range.end);
+        }
+        out
+    }
+
+    /// Whether the range is already held.
+    pub(crate) fn has(&self, addr: u64, len: u64) -> bool {
+        self.find(addr, len).is_some()
     }
 
     /// The `len` bytes at absolute offset `addr`, or `Fault::Need` when not fetched yet.
@@ -77,7 +127,7 @@ impl Cache {
         Ok(Cursor::new(self.get(structure, addr, len)?, addr, structure, geo))
     }
 
-    /// Total bytes held (for tests and statistics).
+    /// Total bytes held.
     #[cfg(test)]
     pub(crate) fn held(&self) -> usize {
         self.blocks.values().map(Bytes::len).sum()
@@ -89,13 +139,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_covered_ranges_and_reports_needs() {
+    fn finds_covered_ranges_merges_and_reports_needs() {
         let mut c = Cache::new(100);
         c.insert(10, Bytes::from(vec![1u8; 20]));
         c.insert(15, Bytes::from(vec![2u8; 2]));
         assert_eq!(c.get("t", 12, 5).unwrap(), &[1u8; 5]);
-        assert_eq!(c.get("t", 25, 10), Err(Fault::Need(25..35)));
+        c.insert(30, Bytes::from(vec![3u8; 10]));
+        assert_eq!(c.get("t", 28, 4).unwrap(), &[1, 1, 3, 3]);
+        c.insert(35, Bytes::from(vec![4u8; 10]));
+        assert_eq!(c.get("t", 33, 4).unwrap(), &[3, 3, 4, 4]);
+        assert_eq!(c.get("t", 50, 10), Err(Fault::Need(50..60)));
         assert!(matches!(c.get("t", 95, 10), Err(Fault::Format { .. })));
-        assert_eq!(c.held(), 20);
+        assert_eq!(c.held(), 35);
+        assert_eq!(c.missing(0..60), vec![0..10, 45..60]);
+        assert_eq!(c.missing(12..20), vec![]);
+        assert_eq!(c.missing(40..50), vec![45..50]);
     }
 }

@@ -15,13 +15,6 @@ pub(crate) struct Geometry {
     pub eof: u64,
 }
 
-impl Geometry {
-    /// Geometry used before the superblock is known.
-    pub(crate) fn bootstrap(eof: u64) -> Geometry {
-        Geometry { sizeof_offsets: 8, sizeof_lengths: 8, base_address: 0, eof }
-    }
-}
-
 /// Reads fields from `buf`, whose first byte is at absolute file offset `start`.
 /// Running past the end is a format error for `structure`, never a panic.
 #[derive(Clone)]
@@ -71,15 +64,6 @@ impl<'a> Cursor<'a> {
     /// A format error at the current position.
     pub(crate) fn fail<T>(&self, detail: impl Into<String>) -> Parse<T> {
         bad(self.structure, self.file_pos(), detail)
-    }
-
-    /// Move to `pos` inside the buffer.
-    pub(crate) fn seek(&mut self, pos: usize) -> Parse<()> {
-        if pos > self.buf.len() {
-            return self.fail(format!("offset {pos} is past the end of the structure ({} bytes)", self.buf.len()));
-        }
-        self.pos = pos;
-        Ok(())
     }
 
     /// Skip `n` bytes.

@@ -106,7 +106,7 @@ impl GranuleLocation {
             None if location.contains("://") => return Err(bad("unknown URL scheme")),
             None => std::path::PathBuf::from(location),
         };
-        let absolute = std::path::absolute(&local).map_err(|e| bad(&e.to_string()))?;
+        let absolute = normalize(&std::path::absolute(&local).map_err(|e| bad(&e.to_string()))?);
         let path = Path::from_absolute_path(&absolute).map_err(|e| bad(&e.to_string()))?;
         Ok(GranuleLocation {
             display: absolute.display().to_string(),
@@ -122,4 +122,20 @@ fn retry(opts: &SourceOptions) -> RetryConfig {
         max_retries: opts.max_retries,
         retry_timeout: Duration::from_secs(60),
     }
+}
+
+/// Resolve `.` and `..` lexically (the file may not exist yet; errors come when it is read).
+fn normalize(path: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }

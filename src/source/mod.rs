@@ -7,6 +7,7 @@
 mod coalesce;
 mod error;
 mod location;
+mod memory;
 mod object;
 mod stats;
 
@@ -19,6 +20,7 @@ use bytes::Bytes;
 pub use coalesce::coalesce;
 pub use error::SourceError;
 pub use location::{GranuleLocation, SourceOptions};
+pub use memory::MemorySource;
 pub use object::ObjectSource;
 pub use stats::{Stats, StatsSnapshot};
 

@@ -1,0 +1,75 @@
+//! The command-line interface: flags are parsed into plain data, each subcommand makes one
+//! library call and renders the result. `anyhow` lives here only.
+
+mod inspect;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes that mean something to scripts.
+pub mod exit {
+    /// Everything worked.
+    pub const OK: u8 = 0;
+    /// The command failed (bad input, unreachable granule).
+    pub const FAILURE: u8 = 1;
+    /// Usage error (clap).
+    pub const USAGE: u8 = 2;
+    /// The work was done, but some objects or granules had problems (listed in the output).
+    pub const PARTIAL: u8 = 3;
+}
+
+/// vz makes HDF5 science granules behave like a cloud-native, spatially indexed, virtual Zarr
+/// dataset: it reads HDF5 headers natively (local files, s3:// and https:// URLs) into chunk
+/// manifests: every chunk's file, byte offset, length and filters.
+#[derive(Parser, Debug)]
+#[command(name = "vz", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show one granule's groups, datasets and chunk manifest (like `h5dump -H`), or print the
+    /// whole manifest as JSON.
+    ///
+    /// Examples:
+    ///   vz inspect ATL06_20181015100401_02560110_003_01.h5
+    ///   vz inspect --json s3://bucket/granule.h5 > manifest.json
+    ///   vz inspect --stats https://example.org/data/granule.h5
+    Inspect(inspect::InspectArgs),
+}
+
+/// Run the CLI and return the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("vz: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Inspect(args) => inspect::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if render::is_broken_pipe(&e) => ExitCode::from(exit::OK),
+        Err(e) => {
+            eprintln!("vz: {e:#}");
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
