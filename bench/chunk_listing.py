@@ -310,7 +310,7 @@ def targets(results: dict) -> list[str]:
 
 def machine() -> dict:
     info = {"platform": platform.platform(), "python": platform.python_version(),
-            "cpus": os.cpu_count()}
+            "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
