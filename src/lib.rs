@@ -3,7 +3,13 @@
 //! Modules: [`source`] byte access, [`hdf5`] the native metadata reader, [`manifest`] the shared
 //! model every stage speaks.
 
+pub mod catalog;
 pub mod cli;
+pub mod codec;
+pub mod dmrpp;
 pub mod hdf5;
+pub mod index;
 pub mod manifest;
 pub mod source;
+pub mod spatial;
+pub mod zarr;

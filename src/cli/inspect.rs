@@ -8,6 +8,7 @@ use clap::Args;
 
 use super::exit;
 use super::render::{bytes, out};
+use crate::dmrpp::read_dmrpp;
 use crate::hdf5::{read_manifest, ReadOptions};
 use crate::manifest::{ArrayMeta, GranuleManifest};
 use crate::source::{ByteSource, ObjectSource, SourceOptions, StatsSnapshot};
@@ -15,7 +16,8 @@ use crate::source::{ByteSource, ObjectSource, SourceOptions, StatsSnapshot};
 /// Flags of `vz inspect`.
 #[derive(Args, Debug)]
 pub struct InspectArgs {
-    /// A local path, file://, s3://bucket/key or http(s):// URL of an HDF5 file.
+    /// A local path, file://, s3://bucket/key or http(s):// URL of an HDF5 file or of a DMR++
+    /// sidecar (`*.dmrpp`).
     pub location: String,
     /// Print the whole manifest as JSON (schema: docs/manifest-json.md).
     #[arg(long)]
@@ -38,7 +40,12 @@ pub async fn run(args: InspectArgs) -> anyhow::Result<u8> {
     let opts = SourceOptions { s3_endpoint: args.s3_endpoint.clone(), s3_unsigned: args.no_sign_request, ..Default::default() };
     let source = ObjectSource::open(&args.location, &opts)?;
     let started = Instant::now();
-    let manifest = read_manifest(&source, &ReadOptions::default()).await.with_context(|| format!("cannot read {}", args.location))?;
+    let manifest = if args.location.ends_with(".dmrpp") {
+        read_dmrpp(&source).await.map_err(anyhow::Error::from)
+    } else {
+        read_manifest(&source, &ReadOptions::default()).await.map_err(anyhow::Error::from)
+    }
+    .with_context(|| format!("cannot read {}", args.location))?;
     let elapsed = started.elapsed();
     let stats = source.stats().snapshot();
     if args.json {

@@ -1,6 +1,7 @@
 //! The command-line interface: flags are parsed into plain data, each subcommand makes one
 //! library call and renders the result. `anyhow` lives here only.
 
+mod index;
 mod inspect;
 mod render;
 
@@ -40,6 +41,17 @@ enum Command {
     ///   vz inspect --json s3://bucket/granule.h5 > manifest.json
     ///   vz inspect --stats https://example.org/data/granule.h5
     Inspect(inspect::InspectArgs),
+    /// Index granules into the GeoParquet catalog: every chunk of every array with its byte
+    /// range and, for geolocated groups, the footprint, H3 cells and time range of its rows.
+    ///
+    /// Examples:
+    ///   vz index fixtures/granules.txt -o manifests/
+    ///   vz index s3://bucket/ATL06_20190622005540_02490303_006_01.h5 -o s3://bucket/manifests/
+    ///   vz index atl03.txt --lat lat_ph --lon lon_ph
+    ///
+    /// Re-running skips granules already indexed unchanged (same size and ETag). Exit code 3 means
+    /// some granules failed (each is reported); the others were indexed.
+    Index(index::IndexArgs),
 }
 
 /// Run the CLI and return the process exit code.
@@ -62,6 +74,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Inspect(args) => inspect::run(args).await,
+            Command::Index(args) => index::run(args).await,
         }
     });
     match result {

@@ -111,9 +111,6 @@ impl Bt2Header {
         if record_size == 0 || u64::from(node_size) <= NODE_OVERHEAD + u64::from(record_size) {
             return bad(HEADER, address, format!("node size {node_size} cannot hold a record of {record_size} bytes"));
         }
-        if u64::from(node_size) > geo.eof {
-            return bad(HEADER, address, format!("node size {node_size} exceeds the file size {}", geo.eof));
-        }
         if depth > MAX_DEPTH {
             return bad(HEADER, address, format!("depth {depth} is implausible"));
         }

@@ -152,4 +152,57 @@ mod tests {
         let Some(sets) = dense_name_sets("hdf5/nctest_netcdf4_classic.nc", 5) else { return };
         assert!(sets.iter().any(|s| s.len() == 50), "{:?}", sets.iter().map(Vec::len).collect::<Vec<_>>());
     }
+
+    #[test]
+    fn icesat2_root_attributes_with_a_huge_object() {
+        // "Processing Parameters" (27 kB) exceeds the managed-object limit: a huge object
+        // found through the heap's huge-object B-tree.
+        for (rel, n) in [
+            ("icesat2/processed_ATL06_20181015100401_02560110_003_01.h5", 49),
+            ("icesat2/processed_ATL07-01_20190226002919_09100201_003_02.h5", 48),
+        ] {
+            let Some(sets) = dense_name_sets(rel, 8) else { return };
+            let root = sets.iter().find(|s| s.len() == n).unwrap_or_else(|| panic!("{rel}: {sets:?}"));
+            assert!(root.contains(&"Processing Parameters".to_string()) && root.contains(&"citation".to_string()));
+        }
+    }
+
+    /// A heap deep enough for child indirect blocks: 30000 soft links of ~50-byte names.
+    /// Needs `/tmp/biggroup.h5` from h5py (`libver="latest"`, group `g`, links named
+    /// `a_rather_long_link_name_to_fill_the_heap_%06d`).
+    #[test]
+    #[ignore]
+    fn heap_with_child_indirect_blocks() {
+        let Some(sets) = dense_name_sets("/tmp/biggroup.h5", 5) else { return };
+        let mut want: Vec<String> = (0..30000).map(|i| format!("a_rather_long_link_name_to_fill_the_heap_{i:06}")).collect();
+        want.sort();
+        assert!(sets.contains(&want), "{:?}", sets.iter().map(Vec::len).collect::<Vec<_>>());
+    }
+}
+
+#[cfg(test)]
+mod corruption {
+    use super::DenseRef;
+    use crate::hdf5::testutil::{find_all, fuzz_flips, load, walk_dense};
+
+    #[test]
+    fn bit_flips_fail_cleanly() {
+        let Some(file) = load("hdf5/test_large_group_latest.hdf5") else { return };
+        let heap = find_all(&file.bytes, b"FRHP")[0];
+        let tree = find_all(&file.bytes, b"BTHD")[0];
+        let d = DenseRef { heap, name_index: tree };
+        assert_eq!(walk_dense(d, &file.cache, file.geo).map(|m| m.len()), Ok(1000));
+        let b = &file.bytes;
+        let root = u64::from_le_bytes(b[tree as usize + 16..tree as usize + 24].try_into().unwrap());
+        let records = u64::from(u16::from_le_bytes([b[tree as usize + 24], b[tree as usize + 25]]));
+        let walk = |c: &_| walk_dense(d, c, file.geo);
+        // Heap header, B-tree header, records of the root: every flip is caught.
+        for range in [heap..heap + 146, tree..tree + 38, root..root + 6 + records * 11] {
+            let (failed, passed) = fuzz_flips(&file, range.clone(), 1, &[0, 3, 7], walk);
+            assert_eq!(passed, 0, "{range:?}: {passed} corrupted walks succeeded");
+            assert!(failed > 0);
+        }
+        // Everywhere else: no panic, whatever the outcome.
+        fuzz_flips(&file, 0..file.bytes.len() as u64, 997, &[4], walk);
+    }
 }

@@ -186,8 +186,8 @@ impl FractalHeap {
             }
             1 => self.huge(&mut c, cache, geo),
             2 => {
-                // Tiny: the object is in the ID. IDs longer than 18 bytes use a 12-bit length.
-                let (len, from) = if id.len() <= 18 {
+                // Tiny: the object is in the ID. IDs of 18 bytes or more use a 12-bit length (H5HF tiny_init).
+                let (len, from) = if id.len() <= 17 {
                     (usize::from(flags & 0x0f) + 1, 1)
                 } else {
                     ((usize::from(flags & 0x0f) << 8 | usize::from(c.u8()?)) + 1, 2)

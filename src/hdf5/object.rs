@@ -159,7 +159,7 @@ fn dataset(
         Ok(t) => (t, None),
         Err(Fault::Unsupported { detail, .. }) => {
             let size = type_msg.body.get(4..8).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-            (Datatype::Opaque { size, tag: String::new() }, Some(format!("datatype: {detail}")))
+            (Datatype::Opaque { size, tag: String::new() }, Some(format!("unsupported datatype: {detail}")))
         }
         Err(e) => return Err(e),
     };
@@ -246,7 +246,7 @@ fn dataset(
         DataLayout::Virtual => meta.unsupported = Some("virtual dataset: data is mapped from other datasets".to_string()),
     }
     if space.null {
-        meta.unsupported = Some("null dataspace: the dataset has no elements".to_string());
+        meta.unsupported = Some("unsupported null dataspace: the dataset has no elements".to_string());
     }
     if let Some(reason) = type_problem {
         // The chunk byte ranges are still exact: keep listing them.

@@ -23,6 +23,8 @@ pub(crate) struct Superblock {
     pub root: u64,
     /// Absolute address of the superblock extension's object header (v2+), if any.
     pub extension: Option<u64>,
+    /// Absolute end-of-file address the writer recorded; a shorter file is truncated.
+    pub end_of_file: Option<u64>,
 }
 
 /// Find and decode the superblock. Returns `Fault::Need` for signature positions not fetched yet,
@@ -53,12 +55,13 @@ fn decode(cache: &Cache, at: u64) -> Parse<Superblock> {
             let len = head + 6 * u64::from(so) + 24;
             let mut c = cache.cursor(STRUCTURE, at, len, geo)?;
             c.skip(head as usize)?;
-            for _ in 0..4 {
-                c.address()?; // base, free-space info, end of file, driver info
-            }
+            c.address()?; // base address (libhdf5 uses the superblock position)
+            c.address()?; // free-space info
+            let end_of_file = c.address()?;
+            c.address()?; // driver info
             c.address()?; // link name offset of the root entry
             let root = c.required_address()?;
-            Ok(Superblock { version, geo, root, extension: None })
+            Ok(Superblock { version, geo, root, extension: None, end_of_file })
         }
         2 | 3 => {
             let sizes = cache.get(STRUCTURE, at + 9, 2)?;
@@ -70,14 +73,14 @@ fn decode(cache: &Cache, at: u64) -> Parse<Superblock> {
             c.skip(12)?;
             c.address()?; // base address (stored; libhdf5 uses the superblock position)
             let extension = c.address()?;
-            c.address()?; // end of file
+            let end_of_file = c.address()?;
             let root = c.required_address()?;
             let body_len = c.pos();
             let stored = c.u32()?;
             if !checksum::verify(&c.buffer()[..body_len], stored) {
                 return bad(STRUCTURE, at, "checksum mismatch");
             }
-            Ok(Superblock { version, geo, root, extension })
+            Ok(Superblock { version, geo, root, extension, end_of_file })
         }
         v => unsupported(STRUCTURE, at, format!("superblock version {v}")),
     }

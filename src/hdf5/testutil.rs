@@ -32,7 +32,7 @@ pub(crate) struct Loaded {
 
 /// Load `rel` (relative to the fixture folder) into a cache; `None` when fixtures are absent.
 pub(crate) fn load(rel: &str) -> Option<Loaded> {
-    let path = fixtures()?.join(rel);
+    let path = if rel.starts_with('/') { PathBuf::from(rel) } else { fixtures()?.join(rel) };
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let geo = superblock_geometry(&bytes);
     let mut cache = Cache::new(bytes.len() as u64);
@@ -58,7 +58,11 @@ pub(crate) fn find_all(bytes: &[u8], sig: &[u8; 4]) -> Vec<u64> {
 
 /// The datasets of an answer key.
 pub(crate) fn answer_key(rel: &str) -> Vec<Value> {
-    let path = fixtures().expect("fixtures").join("reference_manifests").join(format!("{rel}.json"));
+    let path = if rel.starts_with('/') {
+        PathBuf::from(format!("{rel}.json"))
+    } else {
+        fixtures().expect("fixtures").join("reference_manifests").join(format!("{rel}.json"))
+    };
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let v: Value = serde_json::from_str(&text).expect("answer key JSON");
     v["datasets"].as_array().cloned().unwrap_or_default()
@@ -138,6 +142,18 @@ pub(crate) fn walk_index(spec: &ChunkIndexSpec, cache: &Cache, geo: Geometry) ->
 /// header (signature `sig`) whose walk reproduces the key exactly. Returns how many datasets
 /// matched; panics listing the ones that did not.
 pub(crate) fn check_index_against_key(rel: &str, name: &str, kind: ChunkIndexKind, sig: &[u8; 4], skip: &[&str]) -> usize {
+    check_index_with_layout(rel, name, kind, sig, skip, 4)
+}
+
+/// [`check_index_against_key`] for a given layout message version.
+pub(crate) fn check_index_with_layout(
+    rel: &str,
+    name: &str,
+    kind: ChunkIndexKind,
+    sig: &[u8; 4],
+    skip: &[&str],
+    layout_version: u8,
+) -> usize {
     let Some(file) = load(rel) else { return 0 };
     let headers = find_all(&file.bytes, sig);
     let mut matched = 0;
@@ -152,7 +168,8 @@ pub(crate) fn check_index_against_key(rel: &str, name: &str, kind: ChunkIndexKin
             continue;
         }
         let found = headers.iter().any(|&h| {
-            let spec = spec_from_key(&ds, kind, h);
+            let mut spec = spec_from_key(&ds, kind, h);
+            spec.layout_version = layout_version;
             matches!(walk_index(&spec, &file.cache, file.geo), Ok(got) if got == want)
         });
         if found {
@@ -238,4 +255,37 @@ pub(crate) fn dense_name_sets(rel: &str, record_type: u8) -> Option<Vec<Vec<Stri
         }
     }
     Some(sets)
+}
+
+/// A cache over `bytes` with bit `bit` of byte `pos` flipped.
+pub(crate) fn flipped(bytes: &[u8], pos: u64, bit: u8) -> Cache {
+    let mut copy = bytes.to_vec();
+    copy[pos as usize] ^= 1 << bit;
+    let mut cache = Cache::new(copy.len() as u64);
+    cache.insert(0, Bytes::from(copy));
+    cache
+}
+
+/// Flip one bit at a time in `range` (every `stride`-th byte, each of `bits`) and run
+/// `walk` on each corrupted file. Panics propagate (the point of the test); returns how many
+/// walks failed and how many succeeded.
+pub(crate) fn fuzz_flips<T>(
+    file: &Loaded,
+    range: std::ops::Range<u64>,
+    stride: usize,
+    bits: &[u8],
+    walk: impl Fn(&Cache) -> Parse<T>,
+) -> (usize, usize) {
+    let (mut failed, mut passed) = (0, 0);
+    let end = range.end.min(file.bytes.len() as u64);
+    for pos in (range.start..end).step_by(stride) {
+        for &bit in bits {
+            match walk(&flipped(&file.bytes, pos, bit)) {
+                Ok(_) => passed += 1,
+                Err(Fault::Need(r)) => panic!("flip at {pos}: fully loaded cache still needs {r:?}"),
+                Err(_) => failed += 1,
+            }
+        }
+    }
+    (failed, passed)
 }

@@ -304,6 +304,14 @@ pub async fn read_manifest(source: &dyn ByteSource, opts: &ReadOptions) -> Resul
             Err(f) => return Err(f.into_error(&file)),
         }
     };
+    if let Some(end) = sb.end_of_file.filter(|&end| end > eof) {
+        return Err(Hdf5Error::Format {
+            file,
+            structure: "superblock",
+            address: sb.geo.base_address,
+            detail: format!("file is truncated: the superblock records {end} bytes, the file has {eof}"),
+        });
+    }
     let mut w = Walker {
         file,
         cache,
@@ -386,9 +394,13 @@ async fn fetch(source: &dyn ByteSource, cache: &mut Cache, needs: &[Range<u64>],
 fn finish(w: Walker, eof: u64) -> GranuleManifest {
     let paths: HashMap<u64, String> = w.visited.iter().map(|(a, p)| (*a, p.clone())).collect();
     let mut arrays: Vec<ArrayMeta> = w.arrays.into_values().collect();
+    let mut problems = w.problems;
     for a in &mut arrays {
         a.chunks.sort_by(|x, y| x.coords.cmp(&y.coords));
         a.dimensions = dimension_scales(a, &paths);
+        if let Some(p) = drop_impossible_chunks(a, eof) {
+            problems.push(p);
+        }
     }
     GranuleManifest {
         url: w.file,
@@ -397,8 +409,33 @@ fn finish(w: Walker, eof: u64) -> GranuleManifest {
         groups: w.groups.into_values().collect(),
         arrays,
         links: w.links,
-        problems: w.problems,
+        problems,
     }
+}
+
+/// Remove chunks a corrupt index points to outside the file or outside the chunk grid (a
+/// reader would fetch garbage or write out of bounds), and say so.
+fn drop_impossible_chunks(a: &mut ArrayMeta, eof: u64) -> Option<Problem> {
+    let grid = a.grid_shape();
+    let possible = |c: &ChunkRef| {
+        c.offset.checked_add(c.length).is_some_and(|end| end <= eof)
+            && c.coords.len() == grid.len()
+            && c.coords.iter().zip(&grid).all(|(i, n)| i < n)
+    };
+    let first_bad = a.chunks.iter().find(|c| !possible(c))?.clone();
+    let before = a.chunks.len();
+    a.chunks.retain(possible);
+    Some(Problem {
+        path: a.path.clone(),
+        reason: format!(
+            "{} chunk(s) outside the file or the chunk grid {:?} dropped (first: {:?} at byte {} + {})",
+            before - a.chunks.len(),
+            grid,
+            first_bad.coords,
+            first_bad.offset,
+            first_bad.length
+        ),
+    })
 }
 
 /// Per dimension, the path of the dimension scale named by the `DIMENSION_LIST` attribute

@@ -111,7 +111,7 @@ impl Datatype {
             Datatype::String { size: Some(n), .. } => u64::from(*n),
             Datatype::String { size: None, .. } | Datatype::Vlen { .. } => 16,
             Datatype::Enum { base, .. } => base.size(),
-            Datatype::Array { base, dims } => dims.iter().product::<u64>().saturating_mul(base.size()),
+            Datatype::Array { base, dims } => dims.iter().fold(base.size(), |acc, &d| acc.saturating_mul(d)),
         }
     }
 

@@ -19,7 +19,7 @@ pub struct ObjectSource {
     store: Arc<dyn ObjectStore>,
     path: Path,
     opts: SourceOptions,
-    size: OnceCell<u64>,
+    meta: OnceCell<object_store::ObjectMeta>,
     stats: Stats,
 }
 
@@ -45,9 +45,27 @@ impl ObjectSource {
             store: location.store,
             path: location.path,
             opts,
-            size: OnceCell::new(),
+            meta: OnceCell::new(),
             stats: Stats::default(),
         }
+    }
+
+    /// Object metadata (size, ETag, last modification), fetched once.
+    ///
+    /// # Errors
+    /// When the object does not exist or cannot be reached.
+    pub async fn meta(&self) -> Result<&object_store::ObjectMeta, SourceError> {
+        self.meta
+            .get_or_try_init(|| async {
+                self.stats.add_round_trip(1);
+                self.store.head(&self.path).await.map_err(|source| match source {
+                    object_store::Error::NotFound { .. } => {
+                        SourceError::NotFound { location: self.display.clone(), source }
+                    }
+                    source => SourceError::Head { location: self.display.clone(), source },
+                })
+            })
+            .await
     }
 
     fn read_error(&self, range: Range<u64>, source: object_store::Error) -> SourceError {
@@ -61,19 +79,7 @@ impl ObjectSource {
 #[async_trait]
 impl ByteSource for ObjectSource {
     async fn size(&self) -> Result<u64, SourceError> {
-        self.size
-            .get_or_try_init(|| async {
-                self.stats.add_round_trip(1);
-                let meta = self.store.head(&self.path).await.map_err(|source| match source {
-                    object_store::Error::NotFound { .. } => {
-                        SourceError::NotFound { location: self.display.clone(), source }
-                    }
-                    source => SourceError::Head { location: self.display.clone(), source },
-                })?;
-                Ok(meta.size)
-            })
-            .await
-            .copied()
+        Ok(self.meta().await?.size)
     }
 
     async fn get_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Bytes>, SourceError> {

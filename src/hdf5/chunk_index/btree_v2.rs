@@ -126,3 +126,40 @@ mod tests {
         assert!(n == 0 || n == 2, "{n}");
     }
 }
+
+#[cfg(test)]
+mod corruption {
+    use crate::hdf5::testutil::{answer_key, find_all, fuzz_flips, key_chunks, load, spec_from_key, walk_index};
+    use crate::manifest::ChunkIndexKind;
+
+    #[test]
+    fn bit_flips_fail_cleanly() {
+        let rel = "hdf5/chunked_v4_datasets.hdf5";
+        let Some(file) = load(rel) else { return };
+        let keys = answer_key(rel);
+        for path in ["/btree_v2/large_int16", "/filtered_btree_v2/int8"] {
+            let ds = keys.iter().find(|d| d["path"] == path).expect("dataset");
+            let want = key_chunks(ds);
+            let spec = find_all(&file.bytes, b"BTHD")
+                .into_iter()
+                .map(|h| spec_from_key(ds, ChunkIndexKind::BtreeV2, h))
+                .find(|s| walk_index(s, &file.cache, file.geo).is_ok_and(|got| got == want))
+                .expect("header");
+            let h = spec.address.unwrap_or(0);
+            let b = &file.bytes;
+            let root = u64::from_le_bytes(b[h as usize + 16..h as usize + 24].try_into().unwrap());
+            let record_size = u64::from(u16::from_le_bytes([b[h as usize + 10], b[h as usize + 11]]));
+            let records = u64::from(u16::from_le_bytes([b[h as usize + 24], b[h as usize + 25]]));
+            let walk = |c: &_| walk_index(&spec, c, file.geo);
+            // Header and root node records: every flip is caught.
+            for range in [h..h + 38, root..root + 6 + records.min(8) * record_size] {
+                let (failed, passed) = fuzz_flips(&file, range.clone(), 1, &[2, 7], walk);
+                assert_eq!(passed, 0, "{path} {range:?}: {passed} corrupted walks succeeded");
+                assert!(failed > 0);
+            }
+            if path.ends_with("int8") {
+                fuzz_flips(&file, root.saturating_sub(2048)..root + 4096, 3, &[1, 6], walk);
+            }
+        }
+    }
+}

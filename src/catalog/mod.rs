@@ -1,0 +1,23 @@
+//! The GeoParquet catalog: manifests as three tables that DuckDB, geopandas and Spark read.
+//!
+//! Per granule, one Parquet file in each of `granules/`, `arrays/` and `chunks/` under the
+//! catalog root (so re-indexing a granule replaces exactly its files, and DuckDB reads a table
+//! as `'<root>/chunks/*.parquet'`). `granules` and `chunks` are GeoParquet 1.1 (WKB geometry,
+//! CRS84, `bbox` covering column); the schema is documented in docs/manifest-schema.md.
+//!
+//! This module only encodes: a [`CatalogEntry`] becomes Parquet bytes. Writing them is the
+//! caller's business (see `index/`).
+
+mod encode;
+mod entry;
+mod time;
+
+pub use encode::{encode_arrays, encode_chunks, encode_granule, CatalogError, ParquetFile};
+pub use entry::{CatalogEntry, ChunkSpatial, GeolocationInfo, GranuleInfo};
+pub use time::TimeUnits;
+
+/// Table directory names under the catalog root.
+pub const TABLES: [&str; 3] = ["granules", "arrays", "chunks"];
+
+/// Version of the catalog layout, stored in every file's key-value metadata.
+pub const CATALOG_VERSION: &str = "1";

@@ -1,0 +1,89 @@
+//! Name and attribute helpers of the DMR++ parser: DAP4 name resolution (DAP4 spec vol. 1,
+//! section 2.3: fully qualified names), element attribute lookup, number and list parsing.
+
+use std::collections::HashMap;
+
+use super::types::Atomic;
+use super::var::shorten;
+use crate::manifest::ByteOrder;
+
+/// Names of DAP4 variable elements.
+pub(super) fn is_variable(local: &str) -> bool {
+    Atomic::from_name(local).is_some() || matches!(local, "Enum" | "Structure" | "Sequence" | "Opaque")
+}
+
+pub(super) fn join(group: &str, name: &str) -> String {
+    if group == "/" || group.is_empty() {
+        format!("/{name}")
+    } else {
+        format!("{group}/{name}")
+    }
+}
+
+pub(super) fn parent(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}
+
+/// Resolve a DAP4 name: absolute (`/g/dim`) or relative to the enclosing group and its ancestors.
+pub(super) fn resolve<T>(name: &str, group: &str, map: &HashMap<String, T>) -> Option<String> {
+    if name.starts_with('/') {
+        return map.contains_key(name).then(|| name.to_string());
+    }
+    let mut g = group;
+    loop {
+        let key = join(g, name);
+        if map.contains_key(&key) {
+            return Some(key);
+        }
+        if g == "/" || g.is_empty() {
+            return None;
+        }
+        g = parent(g);
+    }
+}
+
+pub(super) fn byte_order(text: &str) -> Option<ByteOrder> {
+    match text.trim() {
+        "LE" | "le" => Some(ByteOrder::Le),
+        "BE" | "be" => Some(ByteOrder::Be),
+        _ => None,
+    }
+}
+
+/// `[0,10000]` → `[0, 10000]`.
+pub(super) fn position(text: &str) -> Result<Vec<u64>, String> {
+    let inner = text.trim().trim_start_matches('[').trim_end_matches(']');
+    if inner.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    inner
+        .split(',')
+        .map(|t| {
+            t.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("chunkPositionInArray `{}` is not a list of numbers", shorten(text)))
+        })
+        .collect()
+}
+
+pub(super) fn number<T: std::str::FromStr>(attrs: &[(String, String)], key: &str) -> Result<Option<T>, String> {
+    match get(attrs, key) {
+        None => Ok(None),
+        Some(v) => v.trim().parse::<T>().map(Some).map_err(|_| format!("{key}=`{}` is not a valid number", shorten(v))),
+    }
+}
+
+pub(super) fn get<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// `https://h/x.h5.dmrpp?sig=..` → (`https://h/x.h5.dmrpp`, `?sig=..`); paths have no query.
+pub(super) fn split_query(location: &str) -> (&str, &str) {
+    match location.find("://").and_then(|_| location.find(['?', '#'])) {
+        Some(i) => location.split_at(i),
+        None => (location, ""),
+    }
+}

@@ -1,0 +1,204 @@
+//! Indexing one granule: read, tag, encode, write.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::time::Instant;
+
+use super::catalog_store::{CatalogStore, PreviousEntry};
+use super::{wkb, DmrppMode, GranuleOutcome, IndexOptions};
+use crate::catalog::{self, CatalogEntry, ChunkSpatial, GeolocationInfo, GranuleInfo, TimeUnits};
+use crate::{dmrpp, hdf5};
+use crate::manifest::{GranuleManifest, Problem};
+use crate::source::{ByteSource, ObjectSource, SourceError};
+use crate::spatial::{self, Footprint, GeolocatedGroup, Track};
+
+/// The catalog id of a granule: its file name without directory and extensions
+/// (`…/ATL06_2019…_006_01.h5` → `ATL06_2019…_006_01`).
+pub fn granule_id(location: &str) -> String {
+    let name = location.trim_end_matches('/').rsplit('/').next().unwrap_or(location);
+    let name = name.strip_suffix(".dmrpp").unwrap_or(name);
+    for ext in [".h5", ".hdf5", ".he5", ".nc4", ".nc", ".hdf"] {
+        if let Some(stem) = name.strip_suffix(ext) {
+            return stem.to_string();
+        }
+    }
+    name.to_string()
+}
+
+/// Locations whose id was already taken by an earlier location in the list → that earlier one.
+pub(super) fn duplicate_ids(locations: &[String]) -> HashMap<&str, String> {
+    let mut first: HashMap<String, &str> = HashMap::new();
+    let mut dup = HashMap::new();
+    for l in locations {
+        match first.get(&granule_id(l)) {
+            Some(other) => {
+                dup.insert(l.as_str(), (*other).to_string());
+            }
+            None => {
+                first.insert(granule_id(l), l);
+            }
+        }
+    }
+    dup
+}
+
+fn failed(location: &str, error: impl std::fmt::Display) -> GranuleOutcome {
+    GranuleOutcome::Failed { location: location.to_string(), error: format!("{error:#}") }
+}
+
+pub(super) async fn index_one(location: &str, opts: &IndexOptions, catalog: &CatalogStore) -> GranuleOutcome {
+    let started = Instant::now();
+    let id = granule_id(location);
+    let source = match ObjectSource::open(location, &opts.source) {
+        Ok(s) => s,
+        Err(e) => return failed(location, e),
+    };
+    let meta = match source.meta().await {
+        Ok(m) => m.clone(),
+        Err(e) => return failed(location, e),
+    };
+    let now = PreviousEntry { size: meta.size, etag: meta.e_tag.clone(), h3_resolution: u64::from(u8::from(opts.geo.h3_resolution)) };
+    if !opts.force && catalog.previous(&id).await.as_ref() == Some(&now) {
+        return GranuleOutcome::Skipped { location: location.to_string(), granule: id };
+    }
+    let mut manifest = match read_manifest(location, &source, meta.size, opts).await {
+        Ok(m) => m,
+        Err(e) => return failed(location, e),
+    };
+    let info = GranuleInfo { id: id.clone(), etag: meta.e_tag.clone(), last_modified_ms: Some(meta.last_modified.timestamp_millis()) };
+    let entry = tag(&mut manifest, &source, opts, info).await;
+    let tagged_chunks = entry.spatial.values().map(|(_, v)| v.len()).sum();
+    let groups = entry.geolocation.len();
+    let files = match (catalog::encode_chunks(&entry), catalog::encode_arrays(&entry), catalog::encode_granule(&entry)) {
+        (Ok(c), Ok(a), Ok(g)) => [c, a, g],
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return failed(location, e),
+    };
+    // The granules file goes last: its presence marks the granule as completely indexed.
+    for file in &files {
+        if let Err(e) = catalog.put(&id, file).await {
+            return failed(location, e);
+        }
+    }
+    let m = &entry.manifest;
+    GranuleOutcome::Indexed {
+        location: location.to_string(),
+        granule: id,
+        arrays: m.arrays.len(),
+        chunks: m.chunk_count(),
+        tagged_chunks,
+        groups,
+        problems: m.problems.iter().map(|p| format!("{}: {}", p.path, p.reason)).collect(),
+        seconds: started.elapsed().as_secs_f64(),
+        io: source.stats().snapshot(),
+    }
+}
+
+/// Why a granule's manifest could not be read.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Hdf5(#[from] hdf5::Hdf5Error),
+    #[error(transparent)]
+    Dmrpp(#[from] dmrpp::DmrppError),
+}
+
+/// The granule's manifest: from its DMR++ sidecar when `--dmrpp` allows and one exists, else
+/// from the HDF5 header. A sidecar records no file size; the granule's own size is used.
+async fn read_manifest(location: &str, granule: &ObjectSource, size: u64, opts: &IndexOptions) -> Result<GranuleManifest, ReadError> {
+    if opts.dmrpp != DmrppMode::Never {
+        let sidecar = ObjectSource::open(&format!("{location}.dmrpp"), &opts.source)?;
+        match sidecar.meta().await {
+            Ok(_) => {
+                let mut m = dmrpp::read_dmrpp(&sidecar).await?;
+                m.size = size;
+                return Ok(m);
+            }
+            Err(SourceError::NotFound { .. }) if opts.dmrpp == DmrppMode::Auto => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(hdf5::read_manifest(granule, &opts.read).await?)
+}
+
+/// The time units of a group's time array, from its `units` attribute.
+fn time_units(m: &GranuleManifest, g: &GeolocatedGroup) -> Option<TimeUnits> {
+    let a = m.array(g.time.as_deref()?)?;
+    let units = a.attributes.iter().find(|at| at.name == "units")?.value.as_str()?;
+    TimeUnits::parse(units)
+}
+
+fn to_spatial(f: Footprint, units: Option<TimeUnits>) -> ChunkSpatial {
+    ChunkSpatial {
+        rows: f.rows,
+        points: f.points,
+        wkb: f.wkb,
+        h3: f.h3,
+        time: match (f.time, units) {
+            (Some((a, b)), Some(u)) => Some((u.to_unix(a), u.to_unix(b))),
+            _ => None,
+        },
+    }
+}
+
+/// Find geolocated groups, read their tracks, and give every chunk of their arrays the
+/// footprint of its rows. A group whose track cannot be read becomes a problem of the granule.
+async fn tag(manifest: &mut GranuleManifest, source: &dyn ByteSource, opts: &IndexOptions, info: GranuleInfo) -> CatalogEntry {
+    let res = opts.geo.h3_resolution;
+    let groups = spatial::find_geolocated_groups(manifest, &opts.geo);
+    let tracks: Vec<Result<Track, spatial::SpatialError>> =
+        futures::future::join_all(groups.iter().map(|g| spatial::read_track(manifest, g, source))).await;
+    let mut spatial_map = HashMap::new();
+    let mut geolocation = Vec::new();
+    let mut parts = Vec::new();
+    let mut time: Option<(f64, f64)> = None;
+    let mut problems = Vec::new();
+    for (g, track) in groups.iter().zip(tracks) {
+        let track = match track {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(Problem { path: g.group.clone(), reason: format!("cannot read its geolocation: {e}") });
+                continue;
+            }
+        };
+        let units = time_units(manifest, g);
+        let whole = to_spatial(track.footprint(0..g.rows, res), units);
+        parts.extend(whole.wkb.clone());
+        if let Some((a, b)) = whole.time {
+            time = Some(time.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
+        }
+        let mut memo: HashMap<Range<u64>, ChunkSpatial> = HashMap::new();
+        for path in &g.arrays {
+            let Some(a) = manifest.array(path) else { continue };
+            let Some(&rows_per_chunk) = a.chunk_shape.first() else { continue };
+            let chunks = a
+                .chunks
+                .iter()
+                .map(|c| {
+                    let first = c.coords.first().copied().unwrap_or(0) * rows_per_chunk;
+                    let rows = first.min(g.rows)..(first + rows_per_chunk).min(g.rows);
+                    memo.entry(rows.clone()).or_insert_with(|| to_spatial(track.footprint(rows, res), units)).clone()
+                })
+                .collect();
+            spatial_map.insert(path.clone(), (g.group.clone(), chunks));
+        }
+        geolocation.push(GeolocationInfo {
+            group: g.group.clone(),
+            latitude: g.latitude.clone(),
+            longitude: g.longitude.clone(),
+            time: g.time.clone(),
+            rows: g.rows,
+        });
+    }
+    manifest.problems.extend(problems);
+    CatalogEntry {
+        info,
+        manifest: manifest.clone(),
+        geolocation,
+        spatial: spatial_map,
+        footprint: wkb::union_lines(&parts),
+        time,
+        h3_resolution: u8::from(res),
+    }
+}

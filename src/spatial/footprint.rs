@@ -1,0 +1,117 @@
+//! The footprint of a run of rows: what an area of interest is matched against (rules in docs/spatial.md).
+
+use std::ops::Range;
+
+use super::{line, lon_range, wkb, Track};
+
+/// Consecutive valid points farther apart than this (km) break the geometry.
+pub const GAP_KM: f64 = 1.0;
+/// Douglas–Peucker tolerance of footprint geometries, degrees (about 1.1 m of latitude).
+pub const SIMPLIFY_TOLERANCE_DEG: f64 = 1e-5;
+
+/// A longitude/latitude box, OGC:CRS84 degrees. `xmin > xmax` when it crosses the antimeridian.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BBox {
+    /// West edge.
+    pub xmin: f64,
+    /// South edge.
+    pub ymin: f64,
+    /// East edge.
+    pub xmax: f64,
+    /// North edge.
+    pub ymax: f64,
+}
+
+impl BBox {
+    /// Whether the box crosses the antimeridian (its west edge lies east of its east edge).
+    pub fn crosses_antimeridian(&self) -> bool {
+        self.xmin > self.xmax
+    }
+
+    /// Whether the box holds the point (edges included; crossing boxes wrap).
+    pub fn contains(&self, lat: f64, lon: f64) -> bool {
+        let lon_ok = if self.crosses_antimeridian() {
+            lon >= self.xmin || lon <= self.xmax
+        } else {
+            lon >= self.xmin && lon <= self.xmax
+        };
+        lon_ok && lat >= self.ymin && lat <= self.ymax
+    }
+}
+
+/// Spatial and temporal summary of a run of rows (typically one chunk).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Footprint {
+    /// The rows summarised.
+    pub rows: Range<u64>,
+    /// How many of them have a valid position.
+    pub points: u64,
+    /// Box of the valid positions; `None` without any.
+    pub bbox: Option<BBox>,
+    /// WKB (2D, little-endian) Point, LineString or MultiLineString; `None` without valid positions.
+    pub wkb: Option<Vec<u8>>,
+    /// Sorted, unique H3 cells of every valid position.
+    pub h3: Vec<u64>,
+    /// (min, max) of the finite time values of the rows.
+    pub time: Option<(f64, f64)>,
+}
+
+/// A valid position as (lon, lat): finite, |lat| <= 90, lon in -180..360 (0..360 is brought to -180..180).
+pub(crate) fn valid(lat: f64, lon: f64) -> Option<(f64, f64)> {
+    if !lat.is_finite() || !lon.is_finite() || lat.abs() > 90.0 || !(-180.0..=360.0).contains(&lon) {
+        return None;
+    }
+    Some((if lon > 180.0 { lon - 360.0 } else { lon }, lat))
+}
+
+impl Track {
+    /// The footprint of `rows` (clipped to the track) with H3 cells at `res`.
+    pub fn footprint(&self, rows: Range<u64>, res: h3o::Resolution) -> Footprint {
+        let n = self.lat.len().min(self.lon.len()) as u64;
+        let rows = rows.start.min(n)..rows.end.min(n).max(rows.start.min(n));
+        let (s, e) = (rows.start as usize, rows.end as usize);
+        let pts: Vec<Option<(f64, f64)>> =
+            self.lat[s..e].iter().zip(&self.lon[s..e]).map(|(&lat, &lon)| valid(lat, lon)).collect();
+        let good: Vec<(f64, f64)> = pts.iter().flatten().copied().collect();
+        let time = self.time.as_ref().and_then(|t| {
+            let vals = t.get(s..e.min(t.len()))?.iter().copied().filter(|v| v.is_finite());
+            vals.fold(None, |acc: Option<(f64, f64)>, v| Some(acc.map_or((v, v), |(a, b)| (a.min(v), b.max(v)))))
+        });
+        if good.is_empty() {
+            return Footprint { rows, points: 0, bbox: None, wkb: None, h3: Vec::new(), time };
+        }
+        let mut h3: Vec<u64> = good
+            .iter()
+            .filter_map(|&(lon, lat)| h3o::LatLng::new(lat, lon).ok().map(|ll| u64::from(ll.to_cell(res))))
+            .collect();
+        h3.sort_unstable();
+        h3.dedup();
+        let (ymin, ymax) = good.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
+        let mut lons: Vec<(f64, f64)> = good.iter().map(|p| (p.0, p.0)).collect();
+        let bbox = lon_range::covering_arc(&mut lons).map(|(xmin, xmax)| BBox { xmin, ymin, xmax, ymax });
+        Footprint { rows, points: good.len() as u64, bbox, wkb: Some(geometry(pts.into_iter(), good.len())), h3, time }
+    }
+}
+
+/// WKB of the points in row order: a Point for one valid point, else a LineString, or a MultiLineString
+/// when gaps or the antimeridian split it. A part left with a single point becomes a two-vertex line
+/// on that point, so every part is a LineString.
+fn geometry(pts: impl Iterator<Item = Option<(f64, f64)>>, valid_count: usize) -> Vec<u8> {
+    let parts = line::split(pts, GAP_KM);
+    if valid_count == 1 {
+        if let Some(&p) = parts.first().and_then(|p| p.first()) {
+            return wkb::point(p);
+        }
+    }
+    let parts: Vec<Vec<(f64, f64)>> = parts
+        .iter()
+        .map(|p| {
+            let s = line::simplify(p, SIMPLIFY_TOLERANCE_DEG);
+            if s.len() == 1 { vec![s[0], s[0]] } else { s }
+        })
+        .collect();
+    match parts.as_slice() {
+        [one] => wkb::line_string(one),
+        _ => wkb::multi_line_string(&parts),
+    }
+}

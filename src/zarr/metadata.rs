@@ -1,0 +1,144 @@
+//! Zarr v3 array metadata (zarr.json) for an HDF5 dataset.
+//!
+//! Same shape and chunk shape (HDF5 stores edge chunks full-size, like Zarr); `bytes` codec with
+//! the file's endianness, then the HDF5 filters in write order as numcodecs codecs: shuffle →
+//! `numcodecs.shuffle {elementsize}`, deflate → `numcodecs.zlib {level}` (HDF5 deflate is a zlib
+//! stream), fletcher32 → `numcodecs.fletcher32`. The HDF5 fill value becomes `fill_value`.
+
+use serde_json::{json, Map, Value};
+
+use crate::manifest::{ArrayMeta, ByteOrder, Datatype, Layout};
+
+/// Why an array has no Zarr v3 equivalent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ZarrError {
+    /// The element type has no Zarr v3 data type.
+    #[error("{path}: no Zarr data type for HDF5 {class} elements")]
+    DataType { path: String, class: String },
+    /// A filter has no Zarr codec.
+    #[error("{path}: no Zarr codec for HDF5 filter {name} (id {id})")]
+    Filter { path: String, id: u16, name: String },
+    /// The layout cannot be expressed as chunks of the granule.
+    #[error("{path}: {reason}")]
+    Layout { path: String, reason: String },
+}
+
+/// Zarr v3 `data_type` name for an HDF5 element type, if there is one.
+pub fn data_type(dtype: &Datatype) -> Option<String> {
+    Some(match dtype {
+        Datatype::Integer { size, signed, .. } => format!("{}int{}", if *signed { "" } else { "u" }, size * 8),
+        Datatype::Float { size: 2 | 4 | 8, .. } => format!("float{}", dtype.size() * 8),
+        Datatype::Complex { size: 8 | 16, .. } => format!("complex{}", dtype.size() * 8),
+        Datatype::Enum { base, .. } => return data_type(base),
+        // Raw bits: fixed-length strings, opaque and bitfields keep their bytes.
+        Datatype::String { size: Some(n), .. } | Datatype::Opaque { size: n, .. } | Datatype::Bitfield { size: n, .. } => {
+            format!("r{}", n * 8)
+        }
+        _ => return None,
+    })
+}
+
+fn fill_value(a: &ArrayMeta) -> Value {
+    let Some(raw) = a.fill.value.as_deref() else {
+        return match &a.dtype {
+            Datatype::Float { .. } | Datatype::Integer { .. } | Datatype::Enum { .. } => json!(0),
+            Datatype::Complex { .. } => json!([0, 0]),
+            _ => Value::Array(vec![json!(0); a.dtype.size() as usize]),
+        };
+    };
+    let be = a.dtype.order() == Some(ByteOrder::Be);
+    let mut bytes = raw.to_vec();
+    if be {
+        bytes.reverse();
+    }
+    match &a.dtype {
+        Datatype::Float { size: 4, .. } if bytes.len() == 4 => {
+            float_json(f64::from(f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])))
+        }
+        Datatype::Float { size: 8, .. } if bytes.len() == 8 => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes);
+            float_json(f64::from_le_bytes(b))
+        }
+        Datatype::Integer { .. } | Datatype::Enum { .. } if bytes.len() <= 8 => {
+            let signed = matches!(a.dtype, Datatype::Integer { signed: true, .. })
+                || matches!(&a.dtype, Datatype::Enum { base, .. } if matches!(**base, Datatype::Integer { signed: true, .. }));
+            let mut v: u64 = 0;
+            for (i, b) in bytes.iter().enumerate() {
+                v |= u64::from(*b) << (8 * i);
+            }
+            let n = bytes.len();
+            if signed && n < 8 && (v >> (8 * n - 1)) & 1 == 1 {
+                json!((v | (u64::MAX << (8 * n))) as i64)
+            } else if signed {
+                json!(v as i64)
+            } else {
+                json!(v)
+            }
+        }
+        _ => Value::Array(raw.iter().map(|b| json!(b)).collect()),
+    }
+}
+
+fn float_json(v: f64) -> Value {
+    if v.is_nan() {
+        json!("NaN")
+    } else if v.is_infinite() {
+        json!(if v > 0.0 { "Infinity" } else { "-Infinity" })
+    } else {
+        json!(v)
+    }
+}
+
+/// The Zarr v3 `zarr.json` of one array.
+///
+/// # Errors
+/// When the type, a filter or the layout has no Zarr equivalent.
+pub fn array_metadata(a: &ArrayMeta) -> Result<Value, ZarrError> {
+    let path = a.path.clone();
+    if let Some(reason) = &a.unsupported {
+        return Err(ZarrError::Layout { path, reason: reason.clone() });
+    }
+    if matches!(a.layout, Layout::External | Layout::Virtual) {
+        return Err(ZarrError::Layout { path, reason: format!("{:?} layout", a.layout).to_lowercase() });
+    }
+    let data_type =
+        data_type(&a.dtype).ok_or_else(|| ZarrError::DataType { path: path.clone(), class: a.dtype.class_name().into() })?;
+    let endian = if a.dtype.order() == Some(ByteOrder::Be) { "big" } else { "little" };
+    let mut codecs = vec![json!({"name": "bytes", "configuration": {"endian": endian}})];
+    for f in &a.filters {
+        codecs.push(match f.id {
+            1 => json!({"name": "numcodecs.zlib", "configuration": {"level": f.params.first().copied().unwrap_or(6)}}),
+            2 => json!({"name": "numcodecs.shuffle", "configuration": {"elementsize": f.params.first().copied().unwrap_or(a.dtype.size() as u32)}}),
+            3 => json!({"name": "numcodecs.fletcher32"}),
+            _ => return Err(ZarrError::Filter { path, id: f.id, name: f.name.clone() }),
+        });
+    }
+    let mut attributes = Map::new();
+    for at in &a.attributes {
+        if at.name != "DIMENSION_LIST" && at.name != "REFERENCE_LIST" && at.name != "CLASS" && at.name != "NAME" {
+            attributes.insert(at.name.clone(), at.value.clone());
+        }
+    }
+    let mut meta = json!({
+        "zarr_format": 3,
+        "node_type": "array",
+        "shape": a.shape,
+        "data_type": data_type,
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": a.chunk_shape}},
+        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+        "fill_value": fill_value(a),
+        "codecs": codecs,
+        "attributes": attributes,
+    });
+    if !a.dimensions.is_empty() {
+        let names: Vec<Value> = a
+            .dimensions
+            .iter()
+            .map(|d| d.as_deref().and_then(|p| p.rsplit('/').next()).map_or(Value::Null, |n| json!(n)))
+            .collect();
+        meta["dimension_names"] = Value::Array(names);
+    }
+    Ok(meta)
+}

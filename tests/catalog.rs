@@ -1,0 +1,154 @@
+//! Issue 4: `vz index` builds a GeoParquet catalog that DuckDB queries correctly.
+//!
+//! The catalog of the committed synthetic fixtures (Greenland, antimeridian, polar tracks) and of
+//! the real ICESat-2 files in ../shared is checked by tests/python/catalog_checks.py, which
+//! recomputes the answer independently (h5py brute force, h3-py, DuckDB spatial offline).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::json;
+use vz::index::{index_granules, read_granule_list, granule_id, GranuleOutcome, IndexOptions};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python() -> Option<String> {
+    match std::env::var("VZ_PYTHON") {
+        Ok(p) if Path::new(&p).exists() => Some(p),
+        _ => {
+            let venv = repo().join(".venv/bin/python");
+            venv.exists().then(|| venv.display().to_string())
+        }
+    }
+}
+
+fn real_icesat2() -> Vec<String> {
+    let dir = repo().join("../shared/fixtures/real/icesat2");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        println!("SKIP real ICESat-2 files: {} not found", dir.display());
+        return Vec::new();
+    };
+    let mut v: Vec<String> = entries.filter_map(|e| e.ok()).map(|e| e.path().display().to_string()).collect();
+    v.sort();
+    v
+}
+
+fn ids(paths: &[String]) -> BTreeMap<String, String> {
+    paths.iter().map(|p| (granule_id(p), p.clone())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duckdb_finds_the_chunks_of_an_aoi_by_h3_geometry_and_bbox() {
+    let fixtures = read_granule_list(&repo().join("fixtures/granules.txt")).expect("fixtures/granules.txt");
+    let real = real_icesat2();
+    let mut all = fixtures.clone();
+    all.extend(real.iter().cloned());
+    let out = tempfile::tempdir().expect("tempdir");
+    let opts = IndexOptions { output: out.path().display().to_string(), ..Default::default() };
+    let report = index_granules(&all, &opts, &|_| {}).await.expect("index");
+    for g in &report.granules {
+        match g {
+            GranuleOutcome::Indexed { granule, chunks, tagged_chunks, groups, .. } => {
+                println!("{granule}: {chunks} chunks, {tagged_chunks} tagged, {groups} geolocated groups")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let Some(python) = python() else {
+        println!("SKIP DuckDB checks: no VZ_PYTHON (scripts/test.sh provides it)");
+        return;
+    };
+    let greenland: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("fixtures/greenland.geojson")).expect("aoi")).expect("json");
+    let greenland = greenland.get("geometry").cloned().unwrap_or(greenland);
+    let fx = ids(&fixtures);
+    let mut cases = vec![
+        json!({"name": "greenland (fixtures)", "aoi": greenland, "granules": fx, "expect_hits": true}),
+        json!({"name": "antimeridian, AOI split at 180 (fixtures)", "expect_hits": true, "granules": fx, "aoi": {
+            "type": "MultiPolygon", "coordinates": [
+                [[[179.5, 65.5], [180.0, 65.5], [180.0, 67.5], [179.5, 67.5], [179.5, 65.5]]],
+                [[[-180.0, 65.5], [-179.5, 65.5], [-179.5, 67.5], [-180.0, 67.5], [-180.0, 65.5]]]]}}),
+        json!({"name": "north polar cap (fixtures)", "expect_hits": true, "granules": fx, "aoi": {
+            "type": "Polygon", "coordinates": [[[-180.0, 89.6], [180.0, 89.6], [180.0, 90.0], [-180.0, 90.0], [-180.0, 89.6]]]}}),
+    ];
+    for r in &real {
+        cases.push(json!({"name": format!("box around the track of {}", granule_id(r)), "aoi": "auto", "expect_hits": true, "granules": ids(std::slice::from_ref(r))}));
+    }
+    let cases_path = out.path().join("cases.json");
+    std::fs::write(&cases_path, serde_json::to_vec_pretty(&cases).expect("cases")).expect("write cases");
+    let run = Command::new(&python)
+        .arg(repo().join("tests/python/catalog_checks.py"))
+        .arg(out.path())
+        .arg(&cases_path)
+        .output()
+        .expect("run python");
+    println!("{}", String::from_utf8_lossy(&run.stdout));
+    eprintln!("{}", String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "catalog checks failed (see above)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_with_bad_granules_indexes_the_good_ones_and_reports_each_bad_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let truncated = dir.path().join("truncated.h5");
+    let good = repo().join("fixtures/ATL06_20200325234244_07640603_006_01.h5");
+    let bytes = std::fs::read(&good).expect("fixture");
+    std::fs::write(&truncated, &bytes[..4096]).expect("write");
+    let text = dir.path().join("notes.h5");
+    std::fs::write(&text, "this is not HDF5\n".repeat(100)).expect("write");
+    let list = dir.path().join("granules.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "{}\nmissing.h5\ntruncated.h5\nnotes.h5\nhttp://127.0.0.1:9/unreachable.h5\n{}\n",
+            good.display(),
+            repo().join("fixtures/ATL06_20221123044115_12001703_006_01.h5").display()
+        ),
+    )
+    .expect("list");
+    let out = dir.path().join("catalog");
+    let vz = env!("CARGO_BIN_EXE_vz");
+    let run = Command::new(vz)
+        .args(["index", "--json", "-o"])
+        .arg(&out)
+        .arg(&list)
+        .output()
+        .expect("run vz");
+    assert_eq!(run.status.code(), Some(3), "exit code 3 = partial; stderr: {}", String::from_utf8_lossy(&run.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json report");
+    let granules = report["granules"].as_array().expect("granules");
+    let status = |needle: &str| {
+        granules
+            .iter()
+            .find(|g| g["location"].as_str().is_some_and(|l| l.ends_with(needle)))
+            .unwrap_or_else(|| panic!("{needle} not in report"))
+            .clone()
+    };
+    for good in ["ATL06_20200325234244_07640603_006_01.h5", "ATL06_20221123044115_12001703_006_01.h5"] {
+        assert_eq!(status(good)["status"], "indexed", "{good}");
+    }
+    for (bad, why) in [
+        ("missing.h5", "not found"),
+        ("truncated.h5", "truncated.h5"),
+        ("notes.h5", "not an HDF5 file"),
+        ("unreachable.h5", "unreachable.h5"),
+    ] {
+        let g = status(bad);
+        assert_eq!(g["status"], "failed", "{bad}: {g}");
+        let error = g["error"].as_str().unwrap_or_default();
+        assert!(error.contains(why), "{bad}: error {error:?} should mention {why:?}");
+        println!("{bad}: {error}");
+    }
+    for table in vz::catalog::TABLES {
+        let n = std::fs::read_dir(out.join(table)).expect("table dir").count();
+        assert_eq!(n, 2, "{table}: one file per good granule");
+    }
+    // Re-running skips the good granules and reports the bad ones again.
+    let again = Command::new(vz).args(["index", "--json", "-o"]).arg(&out).arg(&list).output().expect("run vz");
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).expect("json report");
+    let skipped = report["granules"].as_array().map_or(0, |g| g.iter().filter(|g| g["status"] == "skipped").count());
+    assert_eq!(skipped, 2);
+}
