@@ -20,56 +20,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
 });
 
 #[cfg(not(fuzzing))]
-fn main() {
-    use std::path::PathBuf;
+#[path = "replay.rs"]
+mod replay;
 
-    let mut files: Vec<PathBuf> = Vec::new();
-    for arg in std::env::args_os().skip(1) {
-        let path = PathBuf::from(arg);
-        match std::fs::read_dir(&path) {
-            Ok(entries) => {
-                let mut inside: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-                inside.sort();
-                files.extend(inside.into_iter().filter(|p| p.is_file()));
-            }
-            Err(_) => files.push(path),
-        }
-    }
-    if files.is_empty() {
-        eprintln!("usage: hdf5_manifest DIR_OR_FILE...  (replays inputs through the reader)");
-        std::process::exit(2);
-    }
-    let (mut panics, mut read, mut arrays) = (0, 0, 0);
-    for path in &files {
-        let data = match std::fs::read(path) {
-            Ok(d) => d,
-            Err(e) => {
-                eprintln!("{}: {e}", path.display());
-                continue;
-            }
-        };
-        let started = std::time::Instant::now();
-        match std::panic::catch_unwind(|| check(&data)) {
-            Ok(Some(n)) => {
-                read += 1;
-                arrays += n;
-            }
-            Ok(None) => {}
-            Err(_) => {
-                panics += 1;
-                eprintln!("PANIC on {}", path.display());
-            }
-        }
-        let took = started.elapsed();
-        if took.as_secs() >= 5 {
-            eprintln!("SLOW ({took:?}) on {}", path.display());
-        }
-    }
-    println!(
-        "{} inputs replayed: {read} read as HDF5 ({arrays} arrays), {panics} panics",
-        files.len()
-    );
-    if panics > 0 {
-        std::process::exit(1);
-    }
+#[cfg(not(fuzzing))]
+fn main() {
+    replay::replay("hdf5_manifest", check);
 }
