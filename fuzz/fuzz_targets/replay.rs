@@ -49,7 +49,7 @@ pub fn replay(name: &str, check: fn(&[u8]) -> Option<usize>) {
         }
     }
     println!(
-        "{} inputs replayed: {read} read as HDF5 ({arrays} arrays), {panics} panics",
+        "{} inputs replayed: {read} accepted ({arrays} arrays), {panics} panics",
         files.len()
     );
     if panics > 0 {
