@@ -20,7 +20,7 @@ pub struct GeoOptions {
 
 impl Default for GeoOptions {
     /// Resolution 7 (hexagons of ~5.2 km², edges ~1.4 km): a 10,000-row chunk of 20 m ATL06 segments
-    /// (200 km of track) gets ~150 cells, a photon chunk a handful, and a 100 km × 100 km AOI ~2,000;
+    /// (200 km of track) gets on the order of 100 cells, a photon chunk a handful, and a 100 km × 100 km AOI ~2,000;
     /// finer resolutions multiply both lists by 7 per level for little extra selectivity at chunk level.
     fn default() -> GeoOptions {
         GeoOptions { lat: None, lon: None, time: None, h3_resolution: h3o::Resolution::Seven }
