@@ -63,34 +63,9 @@ fn dap_type(d: &Datatype) -> Option<&'static str> {
 /// The fill value as build_dmrpp prints it (a number; strings as their text).
 fn fill_text(a: &ArrayMeta) -> String {
     let Some(raw) = a.fill.value.as_deref() else { return "0".to_string() };
-    let mut b = raw.to_vec();
-    if a.dtype.order() == Some(ByteOrder::Be) {
-        b.reverse();
-    }
-    let int = |signed: bool| {
-        let n = b.len().min(8);
-        let mut v: u64 = 0;
-        for (i, x) in b.iter().take(n).enumerate() {
-            v |= u64::from(*x) << (8 * i);
-        }
-        if signed && n < 8 && n > 0 && (v >> (8 * n - 1)) & 1 == 1 {
-            ((v | (u64::MAX << (8 * n))) as i64).to_string()
-        } else if signed {
-            (v as i64).to_string()
-        } else {
-            v.to_string()
-        }
-    };
-    match &a.dtype {
-        Datatype::Float { size: 4, .. } if b.len() == 4 => format!("{}", f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-        Datatype::Float { size: 8, .. } if b.len() == 8 => {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&b);
-            format!("{}", f64::from_le_bytes(w))
-        }
-        Datatype::Integer { signed, .. } => int(*signed),
-        Datatype::Enum { base, .. } => int(matches!(**base, Datatype::Integer { signed: true, .. })),
-        Datatype::String { .. } => xml_escape(String::from_utf8_lossy(raw).trim_end_matches('\0')),
+    match (&a.dtype, a.dtype.scalar(raw)) {
+        (_, Some(v)) => v.to_string(),
+        (Datatype::String { .. }, None) => xml_escape(String::from_utf8_lossy(raw).trim_end_matches('\0')),
         _ => "0".to_string(),
     }
 }

@@ -66,6 +66,57 @@ pub struct EnumMember {
     pub value: i64,
 }
 
+/// One numeric element decoded exactly from its stored bytes (no detour through `f64`, so
+/// 64-bit integers keep every bit).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar {
+    /// A signed integer.
+    Int(i64),
+    /// An unsigned integer.
+    UInt(u64),
+    /// A single-precision float.
+    F32(f32),
+    /// A double-precision float.
+    F64(f64),
+}
+
+impl Scalar {
+    /// The integer stored in `raw` (its first 8 bytes at most) in `order`, sign-extended when `signed`.
+    pub fn integer(raw: &[u8], order: ByteOrder, signed: bool) -> Scalar {
+        let n = raw.len().min(8);
+        let mut v: u64 = 0;
+        for i in 0..n {
+            let byte = if order == ByteOrder::Be { raw[i] } else { raw[n - 1 - i] };
+            v = (v << 8) | u64::from(byte);
+        }
+        match signed {
+            true if n > 0 && n < 8 && (v >> (8 * n - 1)) & 1 == 1 => Scalar::Int((v | (u64::MAX << (8 * n))) as i64),
+            true => Scalar::Int(v as i64),
+            false => Scalar::UInt(v),
+        }
+    }
+
+    /// An integer's bits as `i64` (unsigned values above `i64::MAX` wrap); `None` for floats.
+    pub fn to_i64_bits(self) -> Option<i64> {
+        match self {
+            Scalar::Int(v) => Some(v),
+            Scalar::UInt(v) => Some(v as i64),
+            Scalar::F32(_) | Scalar::F64(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Scalar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scalar::Int(v) => write!(f, "{v}"),
+            Scalar::UInt(v) => write!(f, "{v}"),
+            Scalar::F32(v) => write!(f, "{v}"),
+            Scalar::F64(v) => write!(f, "{v}"),
+        }
+    }
+}
+
 /// An element type.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "class", rename_all = "snake_case")]
@@ -146,6 +197,26 @@ impl Datatype {
         }
     }
 
+    /// The value of one element stored as `raw`, for integers (up to 8 bytes), enums (their base
+    /// type) and 4- or 8-byte IEEE floats; `None` for other types or a wrong byte count.
+    pub fn scalar(&self, raw: &[u8]) -> Option<Scalar> {
+        match self {
+            Datatype::Integer { size, signed, order } if raw.len() == *size as usize && raw.len() <= 8 => {
+                Some(Scalar::integer(raw, *order, *signed))
+            }
+            Datatype::Float { size: 4, order } => {
+                let b: [u8; 4] = raw.try_into().ok()?;
+                Some(Scalar::F32(if *order == ByteOrder::Be { f32::from_be_bytes(b) } else { f32::from_le_bytes(b) }))
+            }
+            Datatype::Float { size: 8, order } => {
+                let b: [u8; 8] = raw.try_into().ok()?;
+                Some(Scalar::F64(if *order == ByteOrder::Be { f64::from_be_bytes(b) } else { f64::from_le_bytes(b) }))
+            }
+            Datatype::Enum { base, .. } => base.scalar(raw),
+            _ => None,
+        }
+    }
+
     /// NumPy type string (`<f4`, `>i2`, `|S7`, `|u1`) for simple types; `None` for the rest.
     pub fn numpy(&self) -> Option<String> {
         let ord = |o: &ByteOrder, size: u32| {
@@ -167,5 +238,23 @@ impl Datatype {
             Datatype::Enum { base, .. } => return base.numpy(),
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scalars_decode_exactly_in_both_byte_orders() {
+        let i16be = Datatype::Integer { size: 2, signed: true, order: ByteOrder::Be };
+        assert_eq!(i16be.scalar(&[0xff, 0xfe]), Some(Scalar::Int(-2)));
+        let u64le = Datatype::Integer { size: 8, signed: false, order: ByteOrder::Le };
+        assert_eq!(u64le.scalar(&[0xff; 8]), Some(Scalar::UInt(u64::MAX)));
+        let f32le = Datatype::Float { size: 4, order: ByteOrder::Le };
+        assert_eq!(f32le.scalar(&3.4028235e38f32.to_le_bytes()), Some(Scalar::F32(3.4028235e38)));
+        assert_eq!(f32le.scalar(&[0, 0]), None);
+        assert_eq!(Scalar::integer(&[0x80], ByteOrder::Le, true).to_i64_bits(), Some(-128));
+        assert_eq!(Scalar::F64(1.5).to_string(), "1.5");
     }
 }

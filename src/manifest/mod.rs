@@ -12,5 +12,5 @@ pub use array::{
     AllocTime, ArrayMeta, Attribute, AttrValue, ChunkIndexKind, ChunkRef, ExternalFile, Fill, FillDefined,
     FillTime, Filter, Layout,
 };
-pub use dtype::{ByteOrder, CompoundMember, Datatype, EnumMember, ReferenceKind, StringCharset, StringPadding};
+pub use dtype::{ByteOrder, CompoundMember, Datatype, EnumMember, ReferenceKind, Scalar, StringCharset, StringPadding};
 pub use granule::{GranuleManifest, GroupMeta, LinkMeta, LinkTarget, Problem, SourceKind};

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::manifest::{ArrayMeta, ByteOrder, Datatype, Layout};
+use crate::manifest::{ArrayMeta, ByteOrder, Datatype, Layout, Scalar};
 
 /// Why an array has no Zarr v3 equivalent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,37 +47,12 @@ fn fill_value(a: &ArrayMeta) -> Value {
             _ => Value::Array(vec![json!(0); a.dtype.size() as usize]),
         };
     };
-    let be = a.dtype.order() == Some(ByteOrder::Be);
-    let mut bytes = raw.to_vec();
-    if be {
-        bytes.reverse();
-    }
-    match &a.dtype {
-        Datatype::Float { size: 4, .. } if bytes.len() == 4 => {
-            float_json(f64::from(f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])))
-        }
-        Datatype::Float { size: 8, .. } if bytes.len() == 8 => {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&bytes);
-            float_json(f64::from_le_bytes(b))
-        }
-        Datatype::Integer { .. } | Datatype::Enum { .. } if bytes.len() <= 8 => {
-            let signed = matches!(a.dtype, Datatype::Integer { signed: true, .. })
-                || matches!(&a.dtype, Datatype::Enum { base, .. } if matches!(**base, Datatype::Integer { signed: true, .. }));
-            let mut v: u64 = 0;
-            for (i, b) in bytes.iter().enumerate() {
-                v |= u64::from(*b) << (8 * i);
-            }
-            let n = bytes.len();
-            if signed && n < 8 && (v >> (8 * n - 1)) & 1 == 1 {
-                json!((v | (u64::MAX << (8 * n))) as i64)
-            } else if signed {
-                json!(v as i64)
-            } else {
-                json!(v)
-            }
-        }
-        _ => Value::Array(raw.iter().map(|b| json!(b)).collect()),
+    match a.dtype.scalar(raw) {
+        Some(Scalar::Int(v)) => json!(v),
+        Some(Scalar::UInt(v)) => json!(v),
+        Some(Scalar::F32(v)) => float_json(f64::from(v)),
+        Some(Scalar::F64(v)) => float_json(v),
+        None => Value::Array(raw.iter().map(|b| json!(b)).collect()),
     }
 }
 

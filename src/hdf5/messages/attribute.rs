@@ -3,10 +3,10 @@
 use serde_json::{json, Map, Value};
 
 use super::dataspace::{self, Dataspace};
-use super::datatype::{self, int_value};
+use super::datatype;
 use crate::hdf5::cursor::{Cursor, Geometry};
 use crate::hdf5::error::{unsupported, Parse};
-use crate::manifest::{Attribute, ByteOrder, Datatype, StringPadding};
+use crate::manifest::{Attribute, ByteOrder, Datatype, Scalar, StringPadding};
 
 /// Resolves what attribute decoding cannot find in the message itself: committed (shared)
 /// datatypes and global-heap objects (variable-length data). Both may need more bytes.
@@ -159,14 +159,11 @@ fn text(raw: &[u8], padding: StringPadding) -> Value {
 
 fn decode_element(dtype: &Datatype, raw: &[u8], geo: Geometry, r: &dyn Resolver) -> Parse<Value> {
     Ok(match dtype {
-        Datatype::Integer { signed, order, .. } => {
-            let be = *order == ByteOrder::Be;
-            if !*signed && raw.len() == 8 {
-                json!(int_value(raw, be, false) as u64)
-            } else {
-                json!(int_value(raw, be, *signed))
-            }
-        }
+        Datatype::Integer { signed, order, .. } => match Scalar::integer(raw, *order, *signed) {
+            Scalar::Int(v) => json!(v),
+            Scalar::UInt(v) => json!(v),
+            other => json!(other.to_string()),
+        },
         Datatype::Float { order, .. } => float_value(raw, *order),
         Datatype::String { size: Some(_), padding, .. } => text(raw, *padding),
         Datatype::String { size: None, padding, .. } => match vlen(raw, geo, r)? {
@@ -208,7 +205,10 @@ fn decode_element(dtype: &Datatype, raw: &[u8], geo: Geometry, r: &dyn Resolver)
             None => Value::Null,
         },
         Datatype::Reference { kind: crate::manifest::ReferenceKind::Object, size: 8 } => {
-            json!(int_value(raw, false, false) as u64 + geo.base_address)
+            match Scalar::integer(raw, ByteOrder::Le, false) {
+                Scalar::UInt(a) => json!(a.saturating_add(geo.base_address)),
+                _ => Value::Null,
+            }
         }
         _ => Value::Null,
     })

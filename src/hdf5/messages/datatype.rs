@@ -3,7 +3,7 @@
 use crate::hdf5::cursor::Cursor;
 use crate::hdf5::error::{unsupported, Parse};
 use crate::manifest::{
-    ByteOrder, CompoundMember, Datatype, EnumMember, ReferenceKind, StringCharset, StringPadding,
+    ByteOrder, CompoundMember, Datatype, EnumMember, ReferenceKind, Scalar, StringCharset, StringPadding,
 };
 
 /// Nesting bound against hostile files (HDF5 itself has none, real files use a handful).
@@ -100,12 +100,13 @@ fn parse_at(c: &mut Cursor<'_>, depth: usize) -> Parse<Datatype> {
                 names.push(name(c, version < 3)?);
             }
             let width = base.size() as usize;
-            let big = base.order() == Some(ByteOrder::Be);
+            let order = base.order().unwrap_or(ByteOrder::Le);
             let signed = matches!(base, Datatype::Integer { signed: true, .. });
             let mut members = Vec::with_capacity(n);
             for name in names {
                 let raw = c.bytes(width)?;
-                members.push(EnumMember { name, value: int_value(raw, big, signed) });
+                let value = Scalar::integer(raw, order, signed).to_i64_bits().unwrap_or_default();
+                members.push(EnumMember { name, value });
             }
             Datatype::Enum { base: Box::new(base), members }
         }
@@ -193,21 +194,6 @@ fn charset(v: u32) -> StringCharset {
         StringCharset::Utf8
     } else {
         StringCharset::Ascii
-    }
-}
-
-/// Integer value of `raw` (1..=8 bytes) in the given byte order.
-pub(crate) fn int_value(raw: &[u8], big_endian: bool, signed: bool) -> i64 {
-    let n = raw.len().min(8);
-    let mut v: u64 = 0;
-    for i in 0..n {
-        let byte = if big_endian { raw[i] } else { raw[n - 1 - i] };
-        v = (v << 8) | u64::from(byte);
-    }
-    if signed && n > 0 && n < 8 && (v >> (8 * n - 1)) & 1 == 1 {
-        (v | (u64::MAX << (8 * n))) as i64
-    } else {
-        v as i64
     }
 }
 
