@@ -98,8 +98,7 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<u8> {
     );
     let failures = Mutex::new(0usize);
     let progress = |o: &GranuleOutcome| {
-        if let GranuleOutcome::Failed { location, error } = o {
-            let _ = location;
+        if let GranuleOutcome::Failed { error, .. } = o {
             bar.suspend(|| eprintln!("vz: {error}"));
             if let Ok(mut n) = failures.lock() {
                 *n += 1;

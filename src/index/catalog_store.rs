@@ -53,9 +53,8 @@ impl CatalogStore {
     /// When the store refuses the write.
     pub async fn put(&self, granule: &str, file: &ParquetFile) -> Result<(), SourceError> {
         let path = self.path(file.table, granule);
-        self.store.put(&path, PutPayload::from_bytes(file.bytes.clone())).await.map_err(|source| SourceError::Read {
+        self.store.put(&path, PutPayload::from_bytes(file.bytes.clone())).await.map_err(|source| SourceError::Write {
             location: format!("{}/{}/{granule}.parquet", self.display, file.table),
-            range: 0..file.bytes.len() as u64,
             source,
         })?;
         Ok(())

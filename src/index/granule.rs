@@ -61,12 +61,12 @@ pub(super) async fn index_one(location: &str, opts: &IndexOptions, catalog: &Cat
     if !opts.force && catalog.previous(&id).await.as_ref() == Some(&now) {
         return GranuleOutcome::Skipped { location: location.to_string(), granule: id };
     }
-    let mut manifest = match read_manifest(location, &source, meta.size, opts).await {
+    let manifest = match read_manifest(location, &source, meta.size, opts).await {
         Ok(m) => m,
         Err(e) => return failed(location, e),
     };
     let info = GranuleInfo { id: id.clone(), etag: meta.e_tag.clone(), last_modified_ms: Some(meta.last_modified.timestamp_millis()) };
-    let entry = tag(&mut manifest, &source, opts, info).await;
+    let entry = tag(manifest, &source, opts, info).await;
     let tagged_chunks = entry.spatial.values().map(|(_, v)| v.len()).sum();
     let groups = entry.geolocation.len();
     let files = match (catalog::encode_chunks(&entry), catalog::encode_arrays(&entry), catalog::encode_granule(&entry)) {
@@ -144,11 +144,11 @@ fn to_spatial(f: Footprint, units: Option<TimeUnits>) -> ChunkSpatial {
 
 /// Find geolocated groups, read their tracks, and give every chunk of their arrays the
 /// footprint of its rows. A group whose track cannot be read becomes a problem of the granule.
-async fn tag(manifest: &mut GranuleManifest, source: &dyn ByteSource, opts: &IndexOptions, info: GranuleInfo) -> CatalogEntry {
+async fn tag(mut manifest: GranuleManifest, source: &dyn ByteSource, opts: &IndexOptions, info: GranuleInfo) -> CatalogEntry {
     let res = opts.geo.h3_resolution;
-    let groups = spatial::find_geolocated_groups(manifest, &opts.geo);
+    let groups = spatial::find_geolocated_groups(&manifest, &opts.geo);
     let tracks: Vec<Result<Track, spatial::SpatialError>> =
-        futures::future::join_all(groups.iter().map(|g| spatial::read_track(manifest, g, source))).await;
+        futures::future::join_all(groups.iter().map(|g| spatial::read_track(&manifest, g, source))).await;
     let mut spatial_map = HashMap::new();
     let mut geolocation = Vec::new();
     let mut parts = Vec::new();
@@ -162,7 +162,7 @@ async fn tag(manifest: &mut GranuleManifest, source: &dyn ByteSource, opts: &Ind
                 continue;
             }
         };
-        let units = time_units(manifest, g);
+        let units = time_units(&manifest, g);
         let whole = to_spatial(track.footprint(0..g.rows, res), units);
         parts.extend(whole.wkb.clone());
         if let Some((a, b)) = whole.time {
@@ -171,13 +171,11 @@ async fn tag(manifest: &mut GranuleManifest, source: &dyn ByteSource, opts: &Ind
         let mut memo: HashMap<Range<u64>, ChunkSpatial> = HashMap::new();
         for path in &g.arrays {
             let Some(a) = manifest.array(path) else { continue };
-            let Some(&rows_per_chunk) = a.chunk_shape.first() else { continue };
             let chunks = a
                 .chunks
                 .iter()
                 .map(|c| {
-                    let first = c.coords.first().copied().unwrap_or(0) * rows_per_chunk;
-                    let rows = first.min(g.rows)..(first + rows_per_chunk).min(g.rows);
+                    let rows = spatial::chunk_rows(a, c);
                     memo.entry(rows.clone()).or_insert_with(|| to_spatial(track.footprint(rows, res), units)).clone()
                 })
                 .collect();
@@ -194,7 +192,7 @@ async fn tag(manifest: &mut GranuleManifest, source: &dyn ByteSource, opts: &Ind
     manifest.problems.extend(problems);
     CatalogEntry {
         info,
-        manifest: manifest.clone(),
+        manifest,
         geolocation,
         spatial: spatial_map,
         footprint: wkb::union_lines(&parts),

@@ -29,6 +29,13 @@ pub enum SourceError {
         #[source]
         source: object_store::Error,
     },
+    /// A write (catalog file, exported sidecar) failed.
+    #[error("{location}: cannot write")]
+    Write {
+        location: String,
+        #[source]
+        source: object_store::Error,
+    },
     /// Metadata (size) could not be read.
     #[error("{location}: cannot read object metadata")]
     Head {
