@@ -4,10 +4,14 @@
 //! the file's endianness, then the HDF5 filters in write order as numcodecs codecs: shuffle →
 //! `numcodecs.shuffle {elementsize}`, deflate → `numcodecs.zlib {level}` (HDF5 deflate is a zlib
 //! stream), fletcher32 → `numcodecs.fletcher32`. The HDF5 fill value becomes `fill_value`.
+//!
+//! The pieces both Zarr versions share (which arrays are expressible, the numcodecs pipeline, the
+//! attributes, dimension names, JSON floats) are `pub(crate)` here; `kerchunk/` builds Zarr v2
+//! metadata from them.
 
 use serde_json::{json, Map, Value};
 
-use crate::manifest::{ArrayMeta, ByteOrder, Datatype, Layout, Scalar};
+use crate::manifest::{ArrayMeta, Attribute, ByteOrder, Datatype, Filter, Layout, Scalar};
 
 /// Why an array has no Zarr v3 equivalent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,16 +51,22 @@ fn fill_value(a: &ArrayMeta) -> Value {
             _ => Value::Array(vec![json!(0); a.dtype.size() as usize]),
         };
     };
-    match a.dtype.scalar(raw) {
-        Some(Scalar::Int(v)) => json!(v),
-        Some(Scalar::UInt(v)) => json!(v),
-        Some(Scalar::F32(v)) => float_json(f64::from(v)),
-        Some(Scalar::F64(v)) => float_json(v),
-        None => Value::Array(raw.iter().map(|b| json!(b)).collect()),
-    }
+    scalar_json(&a.dtype, raw).unwrap_or_else(|| Value::Array(raw.iter().map(|b| json!(b)).collect()))
 }
 
-fn float_json(v: f64) -> Value {
+/// One numeric element as JSON (integers exact, floats with `NaN`/`Infinity` as strings);
+/// `None` for types [`Datatype::scalar`] does not decode.
+pub(crate) fn scalar_json(dtype: &Datatype, raw: &[u8]) -> Option<Value> {
+    Some(match dtype.scalar(raw)? {
+        Scalar::Int(v) => json!(v),
+        Scalar::UInt(v) => json!(v),
+        Scalar::F32(v) => float_json(f64::from(v)),
+        Scalar::F64(v) => float_json(v),
+    })
+}
+
+/// A float as Zarr metadata writes it: a number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
+pub(crate) fn float_json(v: f64) -> Value {
     if v.is_nan() {
         json!("NaN")
     } else if v.is_infinite() {
@@ -66,11 +76,9 @@ fn float_json(v: f64) -> Value {
     }
 }
 
-/// The Zarr v3 `zarr.json` of one array.
-///
-/// # Errors
-/// When the type, a filter or the layout has no Zarr equivalent.
-pub fn array_metadata(a: &ArrayMeta) -> Result<Value, ZarrError> {
+/// `Err` when the array's bytes are not chunks of the granule (declared unsupported, external
+/// raw storage, virtual dataset).
+pub(crate) fn check_layout(a: &ArrayMeta) -> Result<(), ZarrError> {
     let path = a.path.clone();
     if let Some(reason) = &a.unsupported {
         return Err(ZarrError::Layout { path, reason: reason.clone() });
@@ -78,23 +86,70 @@ pub fn array_metadata(a: &ArrayMeta) -> Result<Value, ZarrError> {
     if matches!(a.layout, Layout::External | Layout::Virtual) {
         return Err(ZarrError::Layout { path, reason: format!("{:?} layout", a.layout).to_lowercase() });
     }
+    Ok(())
+}
+
+/// The numcodecs codec (`id` and configuration) of each filter, in write order.
+///
+/// # Errors
+/// When a filter has no numcodecs equivalent (szip, nbit, scaleoffset, plugins).
+pub(crate) fn numcodecs_filters<'a>(
+    a: &ArrayMeta,
+    filters: impl IntoIterator<Item = &'a Filter>,
+) -> Result<Vec<(&'static str, Map<String, Value>)>, ZarrError> {
+    let mut out = Vec::new();
+    for f in filters {
+        let mut config = Map::new();
+        let id = match f.id {
+            1 => {
+                config.insert("level".into(), json!(f.params.first().copied().unwrap_or(6)));
+                "zlib"
+            }
+            2 => {
+                config.insert("elementsize".into(), json!(f.params.first().copied().unwrap_or(a.dtype.size() as u32)));
+                "shuffle"
+            }
+            3 => "fletcher32",
+            _ => return Err(ZarrError::Filter { path: a.path.clone(), id: f.id, name: f.name.clone() }),
+        };
+        out.push((id, config));
+    }
+    Ok(out)
+}
+
+/// Attributes as a JSON object, without the HDF5 dimension-scale bookkeeping (`DIMENSION_LIST`,
+/// `REFERENCE_LIST`, `CLASS`, `NAME`), which Zarr expresses as dimension names instead.
+pub(crate) fn user_attributes(attributes: &[Attribute]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for at in attributes {
+        if at.name != "DIMENSION_LIST" && at.name != "REFERENCE_LIST" && at.name != "CLASS" && at.name != "NAME" {
+            out.insert(at.name.clone(), at.value.clone());
+        }
+    }
+    out
+}
+
+/// Per dimension, the name of the attached dimension scale (the last component of its path).
+pub(crate) fn scale_names(a: &ArrayMeta) -> Vec<Option<&str>> {
+    a.dimensions.iter().map(|d| d.as_deref().and_then(|p| p.rsplit('/').next())).collect()
+}
+
+/// The Zarr v3 `zarr.json` of one array.
+///
+/// # Errors
+/// When the type, a filter or the layout has no Zarr equivalent.
+pub fn array_metadata(a: &ArrayMeta) -> Result<Value, ZarrError> {
+    check_layout(a)?;
     let data_type =
-        data_type(&a.dtype).ok_or_else(|| ZarrError::DataType { path: path.clone(), class: a.dtype.class_name().into() })?;
+        data_type(&a.dtype).ok_or_else(|| ZarrError::DataType { path: a.path.clone(), class: a.dtype.class_name().into() })?;
     let endian = if a.dtype.order() == Some(ByteOrder::Be) { "big" } else { "little" };
     let mut codecs = vec![json!({"name": "bytes", "configuration": {"endian": endian}})];
-    for f in &a.filters {
-        codecs.push(match f.id {
-            1 => json!({"name": "numcodecs.zlib", "configuration": {"level": f.params.first().copied().unwrap_or(6)}}),
-            2 => json!({"name": "numcodecs.shuffle", "configuration": {"elementsize": f.params.first().copied().unwrap_or(a.dtype.size() as u32)}}),
-            3 => json!({"name": "numcodecs.fletcher32"}),
-            _ => return Err(ZarrError::Filter { path, id: f.id, name: f.name.clone() }),
+    for (id, config) in numcodecs_filters(a, &a.filters)? {
+        codecs.push(if config.is_empty() {
+            json!({"name": format!("numcodecs.{id}")})
+        } else {
+            json!({"name": format!("numcodecs.{id}"), "configuration": config})
         });
-    }
-    let mut attributes = Map::new();
-    for at in &a.attributes {
-        if at.name != "DIMENSION_LIST" && at.name != "REFERENCE_LIST" && at.name != "CLASS" && at.name != "NAME" {
-            attributes.insert(at.name.clone(), at.value.clone());
-        }
     }
     let mut meta = json!({
         "zarr_format": 3,
@@ -105,14 +160,10 @@ pub fn array_metadata(a: &ArrayMeta) -> Result<Value, ZarrError> {
         "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
         "fill_value": fill_value(a),
         "codecs": codecs,
-        "attributes": attributes,
+        "attributes": user_attributes(&a.attributes),
     });
     if !a.dimensions.is_empty() {
-        let names: Vec<Value> = a
-            .dimensions
-            .iter()
-            .map(|d| d.as_deref().and_then(|p| p.rsplit('/').next()).map_or(Value::Null, |n| json!(n)))
-            .collect();
+        let names: Vec<Value> = scale_names(a).into_iter().map(|n| n.map_or(Value::Null, |n| json!(n))).collect();
         meta["dimension_names"] = Value::Array(names);
     }
     Ok(meta)
