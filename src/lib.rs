@@ -9,6 +9,7 @@ pub mod codec;
 pub mod dmrpp;
 pub mod hdf5;
 pub mod index;
+pub mod kerchunk;
 pub mod manifest;
 pub mod source;
 pub mod spatial;

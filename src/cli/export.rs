@@ -1,13 +1,19 @@
 //! `vz export`: write other tools' descriptions of a granule.
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use futures::StreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
 
 use super::exit;
+use super::index::{granule_locations, Dmrpp};
 use super::render::out;
 use crate::dmrpp::write_dmrpp;
 use crate::hdf5::{read_manifest, ReadOptions};
+use crate::index::{read_granule, IndexOptions};
+use crate::kerchunk::{references, to_json, to_parquet, write_local, ReferenceOptions, DEFAULT_RECORD_SIZE};
 use crate::source::{GranuleLocation, SourceOptions};
 
 /// Flags of `vz export`.
@@ -27,6 +33,19 @@ enum ExportKind {
     ///   vz export dmrpp s3://bucket/g.h5 -o s3://bucket/g.h5.dmrpp
     ///   vz export dmrpp granule.h5 -o - | less
     Dmrpp(DmrppArgs),
+    /// Write kerchunk references (fsspec ReferenceFileSystem, Zarr v2) for granules, so xarray
+    /// and zarr-python read their arrays in place. One hierarchy per granule under its granule
+    /// id (`--root`: a single granule at the root, as kerchunk writes it). `-o x.json` writes
+    /// JSON, `-o x.parquet` fsspec's Parquet reference directory.
+    ///
+    /// Examples:
+    ///   vz export kerchunk fixtures/granules.txt -o atl06.json
+    ///   vz export kerchunk --root granule.h5 -o granule.json
+    ///   vz export kerchunk s3://bucket/a.h5 s3://bucket/b.h5 -o refs.parquet
+    ///
+    /// Arrays Zarr cannot express (variable-length strings, szip, external storage, ...) are
+    /// listed on stderr and left out; exit code 3 then.
+    Kerchunk(KerchunkArgs),
 }
 
 #[derive(Args, Debug)]
@@ -42,10 +61,97 @@ struct DmrppArgs {
     href: String,
 }
 
+#[derive(Args, Debug)]
+struct KerchunkArgs {
+    /// Granule lists (one path or URL per line) and/or granule paths/URLs, read like `vz index`.
+    #[arg(required = true, value_name = "LIST_OR_GRANULE")]
+    inputs: Vec<String>,
+    /// Output: `*.json` (one JSON file) or `*.parquet` / `*.parq` (a directory in fsspec's lazy
+    /// Parquet layout). Replaced atomically.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Put the single granule's root group at the Zarr root instead of under its granule id.
+    #[arg(long)]
+    root: bool,
+    /// Read chunk manifests from DMR++ sidecars: auto = when one exists, never, only.
+    #[arg(long, value_enum, default_value_t = Dmrpp::Auto)]
+    dmrpp: Dmrpp,
+    /// Chunk references per Parquet file.
+    #[arg(long, default_value_t = DEFAULT_RECORD_SIZE)]
+    record_size: u64,
+    /// Granules read at once.
+    #[arg(short = 'j', long, default_value_t = 4)]
+    concurrency: usize,
+    /// S3 endpoint URL (e.g. http://127.0.0.1:9000); default $AWS_ENDPOINT_URL or AWS.
+    #[arg(long, env = "VZ_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    /// Send unsigned S3 requests (public buckets).
+    #[arg(long)]
+    no_sign_request: bool,
+}
+
 pub async fn run(args: ExportArgs) -> anyhow::Result<u8> {
     match args.what {
         ExportKind::Dmrpp(a) => dmrpp(a).await,
+        ExportKind::Kerchunk(a) => kerchunk(a).await,
     }
+}
+
+async fn kerchunk(a: KerchunkArgs) -> anyhow::Result<u8> {
+    let name = a.output.to_string_lossy().to_lowercase();
+    let parquet = if name.ends_with(".json") {
+        false
+    } else if name.ends_with(".parquet") || name.ends_with(".parq") {
+        true
+    } else {
+        anyhow::bail!("{}: name the output *.json (JSON) or *.parquet (Parquet directory)", a.output.display());
+    };
+    let locations = granule_locations(&a.inputs)?;
+    let opts = IndexOptions {
+        dmrpp: a.dmrpp.into(),
+        source: SourceOptions { s3_endpoint: a.s3_endpoint.clone(), s3_unsigned: a.no_sign_request, ..Default::default() },
+        ..Default::default()
+    };
+    let read: Vec<_> = futures::stream::iter(&locations)
+        .map(|l| read_granule(l, &opts))
+        .buffered(a.concurrency.max(1))
+        .collect()
+        .await;
+    let mut manifests = Vec::new();
+    let mut failed = 0;
+    for (location, m) in locations.iter().zip(read) {
+        match m {
+            Ok(m) => manifests.push(m),
+            Err(e) => {
+                failed += 1;
+                eprintln!("vz: {location}: {e:#}");
+            }
+        }
+    }
+    if manifests.is_empty() {
+        anyhow::bail!("no granule could be read");
+    }
+    let refs = references(&manifests, &ReferenceOptions { at_root: a.root })?;
+    let encoded = if parquet { to_parquet(&refs, a.record_size)? } else { to_json(&refs) };
+    write_local(&a.output, &encoded)?;
+    for m in &manifests {
+        for p in &m.problems {
+            eprintln!("vz: {}: {}: {}", m.url, p.path, p.reason);
+        }
+    }
+    for s in &refs.skipped {
+        eprintln!("vz: {}: {}: not exported: {}", s.granule, s.path, s.reason);
+    }
+    out(&format!(
+        "wrote {}: {} granule(s), {} arrays, {} chunk references; {} arrays not expressible, {failed} granule(s) unreadable\n",
+        a.output.display(),
+        manifests.len(),
+        refs.arrays.len(),
+        refs.chunk_count(),
+        refs.skipped.len()
+    ))?;
+    let problems = manifests.iter().any(|m| !m.problems.is_empty());
+    Ok(if failed > 0 || problems || !refs.skipped.is_empty() { exit::PARTIAL } else { exit::OK })
 }
 
 async fn dmrpp(a: DmrppArgs) -> anyhow::Result<u8> {

@@ -64,29 +64,41 @@ pub enum Dmrpp {
     Only,
 }
 
+impl From<Dmrpp> for DmrppMode {
+    fn from(d: Dmrpp) -> DmrppMode {
+        match d {
+            Dmrpp::Auto => DmrppMode::Auto,
+            Dmrpp::Never => DmrppMode::Never,
+            Dmrpp::Only => DmrppMode::Only,
+        }
+    }
+}
+
 fn is_list(input: &str) -> bool {
     !input.contains("://") && (input.ends_with(".txt") || input.ends_with(".lst") || input.ends_with(".list"))
 }
 
-pub async fn run(args: IndexArgs) -> anyhow::Result<u8> {
+/// Granule locations from granule lists and/or granule paths/URLs, in order.
+pub(super) fn granule_locations(inputs: &[String]) -> anyhow::Result<Vec<String>> {
     let mut locations = Vec::new();
-    for input in &args.inputs {
+    for input in inputs {
         if is_list(input) {
             locations.extend(read_granule_list(Path::new(input))?);
         } else {
             locations.push(input.clone());
         }
     }
+    Ok(locations)
+}
+
+pub async fn run(args: IndexArgs) -> anyhow::Result<u8> {
+    let locations = granule_locations(&args.inputs)?;
     let h3_resolution = h3o::Resolution::try_from(args.h3_res).context("--h3-res")?;
     let opts = IndexOptions {
         output: args.output.clone(),
         concurrency: args.concurrency,
         force: args.force,
-        dmrpp: match args.dmrpp {
-            Dmrpp::Auto => DmrppMode::Auto,
-            Dmrpp::Never => DmrppMode::Never,
-            Dmrpp::Only => DmrppMode::Only,
-        },
+        dmrpp: args.dmrpp.into(),
         geo: GeoOptions { lat: args.lat.clone(), lon: args.lon.clone(), time: args.time.clone(), h3_resolution },
         source: SourceOptions { s3_endpoint: args.s3_endpoint.clone(), s3_unsigned: args.no_sign_request, ..Default::default() },
         ..Default::default()

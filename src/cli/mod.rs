@@ -53,7 +53,7 @@ enum Command {
     /// Re-running skips granules already indexed unchanged (same size and ETag). Exit code 3 means
     /// some granules failed (each is reported); the others were indexed.
     Index(index::IndexArgs),
-    /// Export a granule's manifest in other tools' formats (DMR++ sidecars).
+    /// Export manifests in other tools' formats (DMR++ sidecars, kerchunk references).
     Export(export::ExportArgs),
 }
 

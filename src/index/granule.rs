@@ -95,13 +95,25 @@ pub(super) async fn index_one(location: &str, opts: &IndexOptions, catalog: &Cat
 
 /// Why a granule's manifest could not be read.
 #[derive(Debug, thiserror::Error)]
-enum ReadError {
+#[non_exhaustive]
+pub enum ReadError {
     #[error(transparent)]
     Source(#[from] SourceError),
     #[error(transparent)]
     Hdf5(#[from] hdf5::Hdf5Error),
     #[error(transparent)]
     Dmrpp(#[from] dmrpp::DmrppError),
+}
+
+/// Read one granule's manifest the way `vz index` does (DMR++ sidecar per `opts.dmrpp`, else
+/// the HDF5 header), for commands that need manifests without indexing.
+///
+/// # Errors
+/// When the granule (or a required sidecar) cannot be reached or parsed.
+pub async fn read_granule(location: &str, opts: &IndexOptions) -> Result<GranuleManifest, ReadError> {
+    let source = ObjectSource::open(location, &opts.source)?;
+    let size = source.meta().await?.size;
+    read_manifest(location, &source, size, opts).await
 }
 
 /// The granule's manifest: from its DMR++ sidecar when `--dmrpp` allows and one exists, else

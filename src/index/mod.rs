@@ -18,7 +18,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 pub use catalog_store::CatalogStore;
-pub use granule::granule_id;
+pub use granule::{granule_id, read_granule, ReadError};
 pub use list::read_granule_list;
 
 use crate::hdf5::ReadOptions;

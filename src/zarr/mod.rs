@@ -4,3 +4,4 @@
 mod metadata;
 
 pub use metadata::{array_metadata, data_type, ZarrError};
+pub(crate) use metadata::{check_layout, float_json, numcodecs_filters, scalar_json, scale_names, user_attributes};

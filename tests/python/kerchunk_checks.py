@@ -1,0 +1,108 @@
+"""Real clients read `vz export kerchunk` references: fsspec's ReferenceFileSystem under
+zarr-python 3 (zarr_format=2) and xarray must read every exported array equal to h5py's.
+
+usage: kerchunk_checks.py REFS CASES.json
+  REFS: a JSON reference file or a Parquet reference directory
+  CASES.json: [{"prefix": "<granule id or ''>", "file": "<granule.h5>", "arrays": ["/hdf5/path", ...]}]
+Prints one line per granule: arrays and chunks read equal through zarr and through xarray."""
+import json
+import math
+import sys
+import warnings
+
+import fsspec
+import h5py
+import numpy as np
+import xarray as xr
+import zarr
+from fsspec.implementations.reference import LazyReferenceMapper
+
+warnings.filterwarnings("ignore")
+refs_path, cases_path = sys.argv[1], sys.argv[2]
+cases = json.load(open(cases_path))
+parquet = not refs_path.endswith(".json")
+
+if parquet:
+    # fsspec's default Parquet engine is fastparquet, which this venv does not have: hand
+    # ReferenceFileSystem a LazyReferenceMapper reading with pyarrow (same layout, same code path).
+    fo = LazyReferenceMapper(refs_path, fs=fsspec.filesystem("file"), engine="pyarrow")
+else:
+    fo = refs_path
+fs = fsspec.filesystem("reference", fo=fo, remote_protocol="file", asynchronous=True)
+store = zarr.storage.FsspecStore(fs, read_only=True, path="")
+root = zarr.open_group(store, mode="r", zarr_format=2, use_consolidated=True)
+
+
+def equal(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind == "f" or a.dtype.kind == "c":
+        return np.array_equal(a, b, equal_nan=True)
+    return np.array_equal(a, b)
+
+
+def key(prefix, path):
+    path = path.strip("/")
+    return "/".join(p for p in (prefix, path) if p)
+
+
+failures = []
+total_arrays = total_chunks = total_xr = 0
+for case in cases:
+    prefix, arrays = case["prefix"], case["arrays"]
+    n_arrays = n_chunks = n_xr = 0
+    with h5py.File(case["file"], "r") as h5:
+        # Every exported array through zarr-python.
+        for path in arrays:
+            expected = h5[path][()]
+            try:
+                z = root[key(prefix, path)]
+                got = z[()]
+            except Exception as e:  # report every failing array, not just the first
+                failures.append(f"{case['file']}: {path}: zarr cannot read it: {type(e).__name__}: {e}")
+                continue
+            if str(z.dtype) != str(np.asarray(expected).dtype) and np.asarray(expected).dtype.kind != "S":
+                failures.append(f"{case['file']}: {path}: dtype {z.dtype} vs h5py {np.asarray(expected).dtype}")
+            if not equal(got, expected):
+                failures.append(f"{case['file']}: {path}: zarr {np.asarray(got).ravel()[:4]} vs h5py {np.asarray(expected).ravel()[:4]}")
+                continue
+            n_arrays += 1
+            n_chunks += math.prod(math.ceil(s / c) for s, c in zip(z.shape, z.chunks)) if z.shape else 1
+        # Every group holding exported arrays through xarray (raw values: no CF decoding).
+        groups = sorted({p.rsplit("/", 1)[0] for p in arrays})
+        for group in groups:
+            try:
+                # consolidated: group members are found through the root .zmetadata (listing a
+                # ReferenceFileSystem through zarr's FsspecStore finds nothing, see json.rs).
+                ds = xr.open_dataset(
+                    store,
+                    engine="zarr",
+                    group=key(prefix, group) or None,
+                    consolidated=True,
+                    zarr_format=2,
+                    mask_and_scale=False,
+                    decode_times=False,
+                    decode_timedelta=False,
+                )
+            except Exception as e:
+                failures.append(f"{case['file']}: xarray cannot open group {group or '/'}: {type(e).__name__}: {e}")
+                continue
+            for path in (p for p in arrays if p.rsplit("/", 1)[0] == group):
+                name = path.rsplit("/", 1)[1]
+                if name not in ds.variables:
+                    failures.append(f"{case['file']}: {path}: missing from xarray's dataset of {group or '/'}")
+                    continue
+                if not equal(ds[name].values, h5[path][()]):
+                    failures.append(f"{case['file']}: {path}: xarray values differ from h5py")
+                    continue
+                n_xr += 1
+    print(f"{case['prefix'] or case['file']}: {n_arrays}/{len(arrays)} arrays ({n_chunks} chunks) equal via zarr, {n_xr} via xarray")
+    total_arrays += n_arrays
+    total_chunks += n_chunks
+    total_xr += n_xr
+kind = "parquet" if parquet else "json"
+print(f"kerchunk [{kind}]: {total_arrays} arrays ({total_chunks} chunks) equal to h5py via zarr-python, {total_xr} via xarray; {len(failures)} failures")
+for f in failures[:40]:
+    print("FAIL", f)
+sys.exit(1 if failures or total_arrays == 0 else 0)
