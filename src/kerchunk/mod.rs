@@ -32,6 +32,9 @@ pub use parquet::{to_parquet, DEFAULT_RECORD_SIZE};
 use crate::index::granule_id;
 use crate::manifest::{ArrayMeta, GranuleManifest, Layout, LinkTarget};
 
+/// How netCDF-4 marks a dimension scale that is not a variable (its `NAME` attribute).
+const NETCDF_DIM_ONLY: &str = "This is a netCDF dimension but not a netCDF variable";
+
 /// Why references could not be built or written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -195,6 +198,20 @@ fn add_granule(refs: &mut References, m: &GranuleManifest, prefix: &str) {
     let url: Arc<str> = Arc::from(m.url.as_str());
     let mut exported: BTreeMap<&str, String> = BTreeMap::new();
     for a in &m.arrays {
+        // The reader dropped something of this array (chunks outside the file, say): its
+        // references would read fill values where the file has data.
+        if let Some(p) = m.problems.iter().find(|p| p.path == a.path) {
+            let reason = format!("its manifest is incomplete: {}", p.reason);
+            refs.skipped.push(Skipped { granule: m.url.clone(), path: a.path.clone(), reason });
+            continue;
+        }
+        // netCDF-4 writes a dimension without a coordinate variable as an empty dimension scale:
+        // no data, and (for an unlimited dimension) a length that contradicts its variables'.
+        if a.attributes.iter().any(|at| at.name == "NAME" && at.value.as_str().is_some_and(|v| v.starts_with(NETCDF_DIM_ONLY))) {
+            let reason = "a netCDF dimension without a variable (no data); its name stays in _ARRAY_DIMENSIONS".to_string();
+            refs.skipped.push(Skipped { granule: m.url.clone(), path: a.path.clone(), reason });
+            continue;
+        }
         let zarray = match zarray::zarray(a) {
             Ok(z) => z,
             Err(reason) => {

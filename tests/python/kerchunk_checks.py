@@ -10,6 +10,8 @@ import math
 import sys
 import warnings
 
+warnings.filterwarnings("ignore")
+
 import fsspec
 import h5py
 import numpy as np
@@ -23,6 +25,12 @@ cases = json.load(open(cases_path))
 parquet = not refs_path.endswith(".json")
 
 if parquet:
+    # Under pandas 3, fsspec's LazyReferenceMapper reads the null `path` of a chunk that is not
+    # stored as NaN (pandas' new str dtype) and then fails on it instead of reading the fill
+    # value; fsspec 2026.9 does not handle that yet. Keep pandas' object strings (None for null).
+    import pandas as pd
+
+    pd.set_option("future.infer_string", False)
     # fsspec's default Parquet engine is fastparquet, which this venv does not have: hand
     # ReferenceFileSystem a LazyReferenceMapper reading with pyarrow (same layout, same code path).
     fo = LazyReferenceMapper(refs_path, fs=fsspec.filesystem("file"), engine="pyarrow")
@@ -54,8 +62,14 @@ for case in cases:
     n_arrays = n_chunks = n_xr = 0
     with h5py.File(case["file"], "r") as h5:
         # Every exported array through zarr-python.
+        unreadable = set()
         for path in arrays:
-            expected = h5[path][()]
+            try:
+                expected = h5[path][()]
+            except Exception as e:  # h5py has no NumPy conversion for some types (e.g. f16 complex)
+                print(f"  h5py cannot read {path}: {type(e).__name__}: {e}")
+                unreadable.add(path)
+                continue
             try:
                 z = root[key(prefix, path)]
                 got = z[()]
@@ -64,6 +78,10 @@ for case in cases:
                 continue
             if str(z.dtype) != str(np.asarray(expected).dtype) and np.asarray(expected).dtype.kind != "S":
                 failures.append(f"{case['file']}: {path}: dtype {z.dtype} vs h5py {np.asarray(expected).dtype}")
+            if np.asarray(got).dtype.kind == "S" and h5[path].id.get_type().get_strpad() == h5py.h5t.STR_NULLTERM:
+                # HDF5 ends a null-terminated string at its first NUL and h5py cuts there; Zarr
+                # sees the stored bytes, including whatever follows that NUL.
+                got = np.vectorize(lambda b: b.split(b"\0", 1)[0], otypes=[got.dtype])(got) if np.asarray(got).size else got
             if not equal(got, expected):
                 failures.append(f"{case['file']}: {path}: zarr {np.asarray(got).ravel()[:4]} vs h5py {np.asarray(expected).ravel()[:4]}")
                 continue
@@ -88,21 +106,24 @@ for case in cases:
             except Exception as e:
                 failures.append(f"{case['file']}: xarray cannot open group {group or '/'}: {type(e).__name__}: {e}")
                 continue
-            for path in (p for p in arrays if p.rsplit("/", 1)[0] == group):
+            for path in (p for p in arrays if p.rsplit("/", 1)[0] == group and p not in unreadable):
                 name = path.rsplit("/", 1)[1]
                 if name not in ds.variables:
                     failures.append(f"{case['file']}: {path}: missing from xarray's dataset of {group or '/'}")
                     continue
-                if not equal(ds[name].values, h5[path][()]):
+                values = ds[name].values
+                if values.dtype.kind == "S" and h5[path].id.get_type().get_strpad() == h5py.h5t.STR_NULLTERM and values.size:
+                    values = np.vectorize(lambda b: b.split(b"\0", 1)[0], otypes=[values.dtype])(values)
+                if not equal(values, h5[path][()]):
                     failures.append(f"{case['file']}: {path}: xarray values differ from h5py")
                     continue
                 n_xr += 1
-    print(f"{case['prefix'] or case['file']}: {n_arrays}/{len(arrays)} arrays ({n_chunks} chunks) equal via zarr, {n_xr} via xarray")
+    print(f"{case['prefix'] or case['file']}: {n_arrays}/{len(arrays)} arrays ({n_chunks} grid chunks) equal via zarr, {n_xr} via xarray")
     total_arrays += n_arrays
     total_chunks += n_chunks
     total_xr += n_xr
 kind = "parquet" if parquet else "json"
-print(f"kerchunk [{kind}]: {total_arrays} arrays ({total_chunks} chunks) equal to h5py via zarr-python, {total_xr} via xarray; {len(failures)} failures")
+print(f"kerchunk [{kind}]: {total_arrays} arrays ({total_chunks} grid chunks) equal to h5py via zarr-python, {total_xr} via xarray; {len(failures)} failures")
 for f in failures[:40]:
     print("FAIL", f)
 sys.exit(1 if failures or total_arrays == 0 else 0)
