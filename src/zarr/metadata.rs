@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::manifest::{ArrayMeta, ByteOrder, Datatype, Layout, Scalar};
+use crate::manifest::{ArrayMeta, ByteOrder, Datatype, FillTime, Layout, Scalar};
 
 /// Why an array has no Zarr v3 equivalent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,12 +27,18 @@ pub enum ZarrError {
 /// Zarr v3 `data_type` name for an HDF5 element type, if there is one.
 pub fn data_type(dtype: &Datatype) -> Option<String> {
     Some(match dtype {
-        Datatype::Integer { size, signed, .. } => format!("{}int{}", if *signed { "" } else { "u" }, size * 8),
-        Datatype::Float { size: 2 | 4 | 8, .. } => format!("float{}", dtype.size() * 8),
+        Datatype::Integer { size, signed, .. } => {
+            format!("{}int{}", if *signed { "" } else { "u" }, size * 8)
+        }
+        Datatype::Float {
+            size: 2 | 4 | 8, ..
+        } => format!("float{}", dtype.size() * 8),
         Datatype::Complex { size: 8 | 16, .. } => format!("complex{}", dtype.size() * 8),
         Datatype::Enum { base, .. } => return data_type(base),
         // Raw bits: fixed-length strings, opaque and bitfields keep their bytes.
-        Datatype::String { size: Some(n), .. } | Datatype::Opaque { size: n, .. } | Datatype::Bitfield { size: n, .. } => {
+        Datatype::String { size: Some(n), .. }
+        | Datatype::Opaque { size: n, .. }
+        | Datatype::Bitfield { size: n, .. } => {
             format!("r{}", n * 8)
         }
         _ => return None,
@@ -40,7 +46,14 @@ pub fn data_type(dtype: &Datatype) -> Option<String> {
 }
 
 fn fill_value(a: &ArrayMeta) -> Value {
-    let Some(raw) = a.fill.value.as_deref() else {
+    // With fill time "never" libhdf5 writes no fill value anywhere: unallocated chunks read as the
+    // caller's buffer, zeros in practice (h5py, hdf5-metno), so the Zarr fill value is zero.
+    let raw = a
+        .fill
+        .value
+        .as_deref()
+        .filter(|_| a.fill.time != FillTime::Never);
+    let Some(raw) = raw else {
         return match &a.dtype {
             Datatype::Float { .. } | Datatype::Integer { .. } | Datatype::Enum { .. } => json!(0),
             Datatype::Complex { .. } => json!([0, 0]),
@@ -66,22 +79,88 @@ fn float_json(v: f64) -> Value {
     }
 }
 
-/// The Zarr v3 `zarr.json` of one array.
+/// The Zarr v3 `zarr.json` of one array, as the catalog's `arrays.zarr_json` records it: codecs for
+/// the whole HDF5 pipeline, chunk keys meaning the stored bytes as they are in the file.
 ///
 /// # Errors
 /// When the type, a filter or the layout has no Zarr equivalent.
 pub fn array_metadata(a: &ArrayMeta) -> Result<Value, ZarrError> {
+    let mut meta = array_skeleton(a)?;
+    meta["codecs"] = Value::Array(codecs(a)?);
+    Ok(meta)
+}
+
+/// Everything of `zarr.json` but the codecs (the caller decides them): only the element type can
+/// make this fail.
+pub(crate) fn array_skeleton(a: &ArrayMeta) -> Result<Value, ZarrError> {
+    let path = a.path.clone();
+    let data_type = data_type(&a.dtype).ok_or_else(|| ZarrError::DataType {
+        path: path.clone(),
+        class: a.dtype.class_name().into(),
+    })?;
+    let mut attributes = Map::new();
+    for at in &a.attributes {
+        // Dimension-scale bookkeeping (object references) has no meaning outside the HDF5 file.
+        if !matches!(
+            at.name.as_str(),
+            "DIMENSION_LIST" | "REFERENCE_LIST" | "CLASS" | "NAME"
+        ) {
+            attributes.insert(at.name.clone(), at.value.clone());
+        }
+    }
+    // Zarr chunk extents must be positive; a zero-length contiguous array has no chunk to read.
+    let chunk_shape: Vec<u64> = a.chunk_shape.iter().map(|&c| c.max(1)).collect();
+    let mut meta = json!({
+        "zarr_format": 3,
+        "node_type": "array",
+        "shape": a.shape,
+        "data_type": data_type,
+        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": chunk_shape}},
+        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+        "fill_value": fill_value(a),
+        "codecs": [bytes_codec(a)],
+        "attributes": attributes,
+    });
+    if !a.dimensions.is_empty() {
+        let names: Vec<Value> = a
+            .dimensions
+            .iter()
+            .map(|d| {
+                d.as_deref()
+                    .and_then(|p| p.rsplit('/').next())
+                    .map_or(Value::Null, |n| json!(n))
+            })
+            .collect();
+        meta["dimension_names"] = Value::Array(names);
+    }
+    Ok(meta)
+}
+
+pub(crate) fn bytes_codec(a: &ArrayMeta) -> Value {
+    let endian = if a.dtype.order() == Some(ByteOrder::Be) {
+        "big"
+    } else {
+        "little"
+    };
+    json!({"name": "bytes", "configuration": {"endian": endian}})
+}
+
+/// `bytes`, then the HDF5 filters in write order as numcodecs codecs.
+pub(crate) fn codecs(a: &ArrayMeta) -> Result<Vec<Value>, ZarrError> {
     let path = a.path.clone();
     if let Some(reason) = &a.unsupported {
-        return Err(ZarrError::Layout { path, reason: reason.clone() });
+        return Err(ZarrError::Layout {
+            path,
+            reason: reason.clone(),
+        });
     }
     if matches!(a.layout, Layout::External | Layout::Virtual) {
-        return Err(ZarrError::Layout { path, reason: format!("{:?} layout", a.layout).to_lowercase() });
+        return Err(ZarrError::Layout {
+            path,
+            reason: format!("{:?} layout", a.layout).to_lowercase(),
+        });
     }
-    let data_type =
-        data_type(&a.dtype).ok_or_else(|| ZarrError::DataType { path: path.clone(), class: a.dtype.class_name().into() })?;
-    let endian = if a.dtype.order() == Some(ByteOrder::Be) { "big" } else { "little" };
-    let mut codecs = vec![json!({"name": "bytes", "configuration": {"endian": endian}})];
+    let mut codecs = vec![bytes_codec(a)];
     for f in &a.filters {
         codecs.push(match f.id {
             1 => json!({"name": "numcodecs.zlib", "configuration": {"level": f.params.first().copied().unwrap_or(6)}}),
@@ -90,30 +169,5 @@ pub fn array_metadata(a: &ArrayMeta) -> Result<Value, ZarrError> {
             _ => return Err(ZarrError::Filter { path, id: f.id, name: f.name.clone() }),
         });
     }
-    let mut attributes = Map::new();
-    for at in &a.attributes {
-        if at.name != "DIMENSION_LIST" && at.name != "REFERENCE_LIST" && at.name != "CLASS" && at.name != "NAME" {
-            attributes.insert(at.name.clone(), at.value.clone());
-        }
-    }
-    let mut meta = json!({
-        "zarr_format": 3,
-        "node_type": "array",
-        "shape": a.shape,
-        "data_type": data_type,
-        "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": a.chunk_shape}},
-        "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
-        "fill_value": fill_value(a),
-        "codecs": codecs,
-        "attributes": attributes,
-    });
-    if !a.dimensions.is_empty() {
-        let names: Vec<Value> = a
-            .dimensions
-            .iter()
-            .map(|d| d.as_deref().and_then(|p| p.rsplit('/').next()).map_or(Value::Null, |n| json!(n)))
-            .collect();
-        meta["dimension_names"] = Value::Array(names);
-    }
-    Ok(meta)
+    Ok(codecs)
 }
