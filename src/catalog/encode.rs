@@ -65,6 +65,16 @@ pub struct ParquetFile {
     pub rows: usize,
 }
 
+/// A manifest field as JSON text (the catalog's JSON columns; serialising the model cannot fail).
+fn json_text<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// A unit enum as its snake_case name (`chunked`, `btree_v1`, `hdf5`).
+fn json_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
 fn micros(seconds: f64) -> i64 {
     (seconds * 1e6).round() as i64
 }
@@ -302,7 +312,15 @@ pub fn encode_arrays(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
         StringBuilder::new(),
     );
     let (mut nchunks, mut nbytes) = (UInt64Builder::new(), UInt64Builder::new());
+    // What a reader needs to rebuild the manifest exactly (see `decode`).
+    let (mut maxshape, mut chunk_index, mut inline, mut external, mut unsupported) =
+        (StringBuilder::new(), StringBuilder::new(), BinaryBuilder::new(), StringBuilder::new(), StringBuilder::new());
     for a in &e.manifest.arrays {
+        maxshape.append_value(json_text(&a.maxshape));
+        chunk_index.append_option(a.chunk_index.map(|k| json_name(&k)));
+        inline.append_option(a.inline.as_deref());
+        external.append_value(json_text(&a.external));
+        unsupported.append_option(a.unsupported.as_deref());
         granule.append_value(&e.info.id);
         path.append_value(&a.path);
         group.append_option(e.spatial.get(&a.path).map(|(g, _)| g.as_str()));
@@ -314,12 +332,12 @@ pub fn encode_arrays(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
             chunk_shape.values().append_value(d);
         }
         chunk_shape.append(true);
-        dtype.append_value(serde_json::to_string(&a.dtype).unwrap_or_default());
-        layout.append_value(serde_json::to_value(a.layout).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
-        filters.append_value(serde_json::to_string(&a.filters).unwrap_or_default());
-        fill.append_value(serde_json::to_string(&a.fill).unwrap_or_default());
-        attributes.append_value(serde_json::to_string(&a.attributes).unwrap_or_default());
-        dims.append_value(serde_json::to_string(&a.dimensions).unwrap_or_default());
+        dtype.append_value(json_text(&a.dtype));
+        layout.append_value(json_name(&a.layout));
+        filters.append_value(json_text(&a.filters));
+        fill.append_value(json_text(&a.fill));
+        attributes.append_value(json_text(&a.attributes));
+        dims.append_value(json_text(&a.dimensions));
         match zarr::array_metadata(a) {
             Ok(meta) => {
                 zarr_json.append_value(meta.to_string());
@@ -350,6 +368,11 @@ pub fn encode_arrays(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
         Field::new("problem", DataType::Utf8, true),
         Field::new("chunks", DataType::UInt64, false),
         Field::new("stored_bytes", DataType::UInt64, false),
+        Field::new("maxshape", DataType::Utf8, false),
+        Field::new("chunk_index", DataType::Utf8, true),
+        Field::new("inline", DataType::Binary, true),
+        Field::new("external", DataType::Utf8, false),
+        Field::new("unsupported", DataType::Utf8, true),
     ]);
     let columns: Vec<ArrayRef> = vec![
         Arc::new(granule.finish()),
@@ -367,6 +390,11 @@ pub fn encode_arrays(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
         Arc::new(problem.finish()),
         Arc::new(nchunks.finish()),
         Arc::new(nbytes.finish()),
+        Arc::new(maxshape.finish()),
+        Arc::new(chunk_index.finish()),
+        Arc::new(inline.finish()),
+        Arc::new(external.finish()),
+        Arc::new(unsupported.finish()),
     ];
     let b = batch(e, "arrays", schema, columns)?;
     to_parquet(e, "arrays", b, false, 65_536)
@@ -391,8 +419,8 @@ pub fn encode_granule(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
     };
     let mut modified = TimestampMicrosecondBuilder::new().with_timezone("UTC");
     modified.append_option(e.info.last_modified_ms.map(|ms| ms * 1000));
-    let source = serde_json::to_value(m.source).ok().and_then(|v| v.as_str().map(String::from));
-    let problems = serde_json::to_string(&m.problems).unwrap_or_default();
+    let source = json_name(&m.source);
+    let problems = json_text(&m.problems);
     let schema = Schema::new(vec![
         Field::new("granule", DataType::Utf8, false),
         Field::new("url", DataType::Utf8, false),
@@ -407,6 +435,8 @@ pub fn encode_granule(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
         Field::new("stored_bytes", DataType::UInt64, false),
         Field::new("h3_resolution", DataType::UInt64, false),
         Field::new("problems", DataType::Utf8, false),
+        Field::new("groups", DataType::Utf8, false),
+        Field::new("links", DataType::Utf8, false),
         wkb_field("geometry"),
     ]);
     let columns: Vec<ArrayRef> = vec![
@@ -415,7 +445,7 @@ pub fn encode_granule(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
         one_u64(m.size),
         one_str(e.info.etag.as_deref()),
         Arc::new(modified.finish()),
-        one_str(source.as_deref()),
+        one_str(Some(&source)),
         one_time(e.time.map(|t| t.0)),
         one_time(e.time.map(|t| t.1)),
         one_u64(m.arrays.len() as u64),
@@ -423,6 +453,8 @@ pub fn encode_granule(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
         one_u64(m.arrays.iter().flat_map(|a| &a.chunks).map(|c| c.length).sum()),
         one_u64(u64::from(e.h3_resolution)),
         one_str(Some(&problems)),
+        one_str(Some(&json_text(&m.groups))),
+        one_str(Some(&json_text(&m.links))),
         wkb_array(vec![e.footprint.as_deref()]),
     ];
     let b = batch(e, "granules", schema, columns)?;

@@ -5,14 +5,18 @@
 //! as `'<root>/chunks/*.parquet'`). `granules` and `chunks` are GeoParquet 1.1 (WKB geometry,
 //! CRS84, `bbox` covering column); the schema is documented in docs/manifest-schema.md.
 //!
-//! This module only encodes: a [`CatalogEntry`] becomes Parquet bytes. Writing them is the
-//! caller's business (see `index/`).
+//! A [`CatalogEntry`] becomes Parquet bytes (`encode`) and back (`decode`); [`CatalogStore`]
+//! puts and gets those files under the catalog root.
 
+mod decode;
 mod encode;
 mod entry;
+mod store;
 mod time;
 
+pub use decode::{decode_entry, CatalogReadError};
 pub use encode::{encode_arrays, encode_chunks, encode_granule, CatalogError, ParquetFile};
+pub use store::{CatalogStore, PreviousEntry};
 pub use entry::{CatalogEntry, ChunkSpatial, GeolocationInfo, GranuleInfo};
 pub use time::TimeUnits;
 
@@ -20,4 +24,4 @@ pub use time::TimeUnits;
 pub const TABLES: [&str; 3] = ["granules", "arrays", "chunks"];
 
 /// Version of the catalog layout, stored in every file's key-value metadata.
-pub const CATALOG_VERSION: &str = "1";
+pub const CATALOG_VERSION: &str = "2";

@@ -4,6 +4,7 @@
 //! Only the filters science granules use for coordinates are decoded: deflate (1), shuffle (2) and
 //! fletcher32 (3). Any other filter is reported as [`CodecError::UnsupportedFilter`], never guessed at.
 
+mod encode;
 mod error;
 mod fletcher32;
 mod numeric;
@@ -12,8 +13,9 @@ mod shuffle;
 
 use std::io::Read;
 
+pub use encode::encode_chunk;
 pub use error::CodecError;
-pub use fletcher32::checksum as fletcher32_checksum;
+pub use fletcher32::{checksum as fletcher32_checksum, strip as fletcher32_strip};
 pub use numeric::to_f64;
 pub use rows::{read_many_rows_f64, read_rows_f64};
 

@@ -4,9 +4,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::time::Instant;
 
-use super::catalog_store::{CatalogStore, PreviousEntry};
 use super::{wkb, DmrppMode, GranuleOutcome, IndexOptions};
-use crate::catalog::{self, CatalogEntry, ChunkSpatial, GeolocationInfo, GranuleInfo, TimeUnits};
+use crate::catalog::{self, CatalogEntry, CatalogStore, PreviousEntry, ChunkSpatial, GeolocationInfo, GranuleInfo, TimeUnits};
 use crate::{dmrpp, hdf5};
 use crate::manifest::{GranuleManifest, Problem};
 use crate::source::{ByteSource, ObjectSource, SourceError};

@@ -7,7 +7,6 @@
 //! catalog with the same size and ETag is skipped. One bad granule is reported and the others
 //! are indexed.
 
-mod catalog_store;
 mod granule;
 mod list;
 mod wkb;
@@ -17,7 +16,6 @@ use std::time::Instant;
 use futures::StreamExt;
 use serde::Serialize;
 
-pub use catalog_store::CatalogStore;
 pub use granule::{granule_id, read_granule, ReadError};
 pub use list::read_granule_list;
 
@@ -154,7 +152,7 @@ pub async fn index_granules(
     progress: &(dyn Fn(&GranuleOutcome) + Sync),
 ) -> Result<IndexReport, IndexError> {
     let started = Instant::now();
-    let catalog = CatalogStore::open(&opts.output, &opts.source)?;
+    let catalog = crate::catalog::CatalogStore::open(&opts.output, &opts.source)?;
     let ids = granule::duplicate_ids(locations);
     let granules: Vec<GranuleOutcome> = futures::stream::iter(locations.iter())
         .map(|location| {

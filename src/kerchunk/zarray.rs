@@ -33,11 +33,12 @@ pub(crate) fn typestr(dtype: &Datatype) -> Option<String> {
     }
 }
 
-/// Zarr v2 `fill_value`: what unallocated chunks read as. `null` when the HDF5 fill is all zero
-/// bytes (the HDF5 default): zarr-python then reads zeros, and xarray, which takes a v2 fill value
-/// as `_FillValue`, does not mask every zero of arrays that never declared a fill value.
+/// Zarr v2 `fill_value`: what unallocated chunks read as. `null` when they read as zeros (the
+/// HDF5 default fill, an all-zero user fill, or fill time "never"): zarr-python then reads
+/// zeros, and xarray, which takes a v2 fill value as `_FillValue`, does not mask every zero of
+/// arrays that never declared a fill value.
 fn fill_value(a: &ArrayMeta) -> Result<Value, String> {
-    let Some(raw) = a.fill.value.as_deref().filter(|r| r.iter().any(|&b| b != 0)) else {
+    let Some(raw) = zarr::fill_bytes(a).filter(|r| r.iter().any(|&b| b != 0)) else {
         return Ok(Value::Null);
     };
     let bad = || format!("fill value {raw:02x?} does not fit the {} type", a.dtype.class_name());

@@ -1,5 +1,7 @@
 //! Where the catalog lives: a directory or an object-store prefix. Every file is one `put`,
 //! which object_store makes atomic (local files are written to a temporary name and renamed).
+//! Reading lists the `granules/` table (a granule is complete once its granules file exists) and
+//! decodes each granule's three files back into a [`CatalogEntry`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -9,7 +11,10 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::catalog::ParquetFile;
+use futures::TryStreamExt;
+
+use super::decode::{decode_entry, CatalogReadError};
+use super::{CatalogEntry, ParquetFile};
 use crate::source::{GranuleLocation, SourceError, SourceOptions};
 
 /// The catalog root.
@@ -60,12 +65,50 @@ impl CatalogStore {
         Ok(())
     }
 
-    /// The granules-table entry of `granule`, if the catalog has one that can be read.
+    async fn get(&self, table: &str, granule: &str) -> Result<Bytes, CatalogReadError> {
+        let fail = |e: object_store::Error| CatalogReadError { file: format!("{}/{table}/{granule}.parquet", self.display), reason: e.to_string() };
+        self.store.get(&self.path(table, granule)).await.map_err(fail)?.bytes().await.map_err(fail)
+    }
+
+    /// Ids of the completely indexed granules, sorted.
+    ///
+    /// # Errors
+    /// When the catalog root cannot be listed.
+    pub async fn granules(&self) -> Result<Vec<String>, CatalogReadError> {
+        let prefix = self.root.clone().join("granules");
+        let listed: Vec<_> = self.store.list(Some(&prefix)).try_collect().await.map_err(|e| CatalogReadError {
+            file: format!("{}/granules", self.display),
+            reason: e.to_string(),
+        })?;
+        let mut ids: Vec<String> =
+            listed.iter().filter_map(|o| o.location.filename()?.strip_suffix(".parquet").map(String::from)).collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Read one granule back: its manifest and spatial tagging.
+    ///
+    /// # Errors
+    /// When a table file is missing, unreadable, or not a catalog file of this version.
+    pub async fn read(&self, granule: &str) -> Result<CatalogEntry, CatalogReadError> {
+        let (g, a, c) = futures::try_join!(self.get("granules", granule), self.get("arrays", granule), self.get("chunks", granule))?;
+        decode_entry(granule, g, a, c).map_err(|mut e| {
+            e.file = format!("{}/{}", self.display, e.file);
+            e
+        })
+    }
+
+    /// The granules-table entry of `granule`, if the catalog has one of this catalog version.
     pub async fn previous(&self, granule: &str) -> Option<PreviousEntry> {
-        let path = self.path("granules", granule);
-        let bytes: Bytes = self.store.get(&path).await.ok()?.bytes().await.ok()?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).ok()?.build().ok()?;
-        for batch in reader {
+        let bytes = self.get("granules", granule).await.ok()?;
+        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).ok()?;
+        // A file of another catalog version is not "already indexed": it is rewritten.
+        let vz = builder.metadata().file_metadata().key_value_metadata()?.iter().find(|k| k.key == "vz")?.value.clone()?;
+        let version: serde_json::Value = serde_json::from_str(&vz).ok()?;
+        if version["catalog_version"].as_str() != Some(super::CATALOG_VERSION) {
+            return None;
+        }
+        for batch in builder.build().ok()? {
             let batch = batch.ok()?;
             let size = batch.column_by_name("size")?.as_any().downcast_ref::<arrow::array::UInt64Array>()?;
             let etag = batch.column_by_name("etag")?.as_any().downcast_ref::<arrow::array::StringArray>()?;
