@@ -222,3 +222,22 @@ fn cli_writes_json_and_parquet_and_reports_what_it_leaves_out() {
         assert!(stderr.contains("not exported: no Zarr v2 data type for HDF5 vlen elements"), "{stderr}");
     }
 }
+
+#[test]
+fn references_from_the_catalog_equal_references_from_the_granules() {
+    let vz = env!("CARGO_BIN_EXE_vz");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let list = repo().join("fixtures/granules.txt");
+    let catalog = dir.path().join("manifests");
+    let run = Command::new(vz).arg("index").arg(&list).arg("-o").arg(&catalog).output().expect("run vz index");
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let (direct, from_catalog) = (dir.path().join("direct.json"), dir.path().join("catalog.json"));
+    let run = Command::new(vz).args(["export", "kerchunk"]).arg(&list).arg("-o").arg(&direct).output().expect("run");
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = Command::new(vz).args(["export", "kerchunk", "--manifests"]).arg(&catalog).arg("-o").arg(&from_catalog).output().expect("run");
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        std::fs::read(&direct).expect("direct") == std::fs::read(&from_catalog).expect("from catalog"),
+        "the catalog carries everything the references need"
+    );
+}

@@ -10,6 +10,7 @@ use object_store::{ObjectStoreExt, PutPayload};
 use super::exit;
 use super::index::{granule_locations, Dmrpp};
 use super::render::out;
+use crate::catalog::CatalogStore;
 use crate::dmrpp::write_dmrpp;
 use crate::hdf5::{read_manifest, ReadOptions};
 use crate::index::{read_granule, IndexOptions};
@@ -42,6 +43,7 @@ enum ExportKind {
     ///   vz export kerchunk fixtures/granules.txt -o atl06.json
     ///   vz export kerchunk --root granule.h5 -o granule.json
     ///   vz export kerchunk s3://bucket/a.h5 s3://bucket/b.h5 -o refs.parquet
+    ///   vz export kerchunk --manifests manifests/ -o catalog.json   # from a `vz index` catalog
     ///
     /// Arrays Zarr cannot express (variable-length strings, szip, external storage, ...) are
     /// listed on stderr and left out; exit code 3 then.
@@ -64,8 +66,12 @@ struct DmrppArgs {
 #[derive(Args, Debug)]
 struct KerchunkArgs {
     /// Granule lists (one path or URL per line) and/or granule paths/URLs, read like `vz index`.
-    #[arg(required = true, value_name = "LIST_OR_GRANULE")]
+    #[arg(required_unless_present = "manifests", value_name = "LIST_OR_GRANULE")]
     inputs: Vec<String>,
+    /// Take the manifests of every granule in a catalog written by `vz index` (a directory or
+    /// object-store prefix) instead of reading granule headers.
+    #[arg(long, value_name = "CATALOG")]
+    manifests: Option<String>,
     /// Output: `*.json` (one JSON file) or `*.parquet` / `*.parq` (a directory in fsspec's lazy
     /// Parquet layout). Replaced atomically.
     #[arg(short, long)]
@@ -112,13 +118,30 @@ async fn kerchunk(a: KerchunkArgs) -> anyhow::Result<u8> {
         source: SourceOptions { s3_endpoint: a.s3_endpoint.clone(), s3_unsigned: a.no_sign_request, ..Default::default() },
         ..Default::default()
     };
+    let mut manifests = Vec::new();
+    let mut failed = 0;
+    if let Some(dir) = &a.manifests {
+        let catalog = CatalogStore::open(dir, &opts.source)?;
+        let ids = catalog.granules().await?;
+        if ids.is_empty() {
+            anyhow::bail!("{catalog}: no indexed granules");
+        }
+        let read: Vec<_> = futures::stream::iter(&ids).map(|id| catalog.read(id)).buffered(a.concurrency.max(1)).collect().await;
+        for (id, entry) in ids.iter().zip(read) {
+            match entry {
+                Ok(e) => manifests.push(e.manifest),
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("vz: {catalog}: {id}: {e:#}");
+                }
+            }
+        }
+    }
     let read: Vec<_> = futures::stream::iter(&locations)
         .map(|l| read_granule(l, &opts))
         .buffered(a.concurrency.max(1))
         .collect()
         .await;
-    let mut manifests = Vec::new();
-    let mut failed = 0;
     for (location, m) in locations.iter().zip(read) {
         match m {
             Ok(m) => manifests.push(m),
