@@ -1,8 +1,8 @@
 //! `_ARRAY_DIMENSIONS`: the dimension names xarray needs to open a Zarr v2 group.
 //!
 //! A dimension with an attached HDF5 dimension scale is named after the scale (the last component
-//! of its path, so `delta_time` is also the name of the coordinate array beside it); a scale names
-//! its own dimension. Other dimensions get netCDF-style phony names, `phony_dim_N`, numbered per
+//! of its path, so `delta_time` is also the name of the coordinate array beside it) when their
+//! lengths agree; a scale names its own dimension. Other dimensions get netCDF-style phony names, `phony_dim_N`, numbered per
 //! group and shared by dimensions of the same length — kerchunk names them after the axis number
 //! instead, which makes xarray refuse a group whose arrays disagree in length on one axis.
 
@@ -19,15 +19,19 @@ pub(crate) struct PhonyDims {
 }
 
 impl PhonyDims {
-    /// The dimension names of `a`, whose parent group is `group`.
-    pub(crate) fn names(&mut self, group: &str, a: &ArrayMeta) -> Vec<String> {
+    /// The dimension names of `a`, whose parent group is `group`; `scale_len` gives the length of
+    /// a one-dimensional array by path.
+    pub(crate) fn names(&mut self, group: &str, a: &ArrayMeta, scale_len: impl Fn(&str) -> Option<u64>) -> Vec<String> {
         let scales = zarr::scale_names(a);
         let is_scale = a.attributes.iter().any(|at| at.name == "CLASS" && at.value.as_str() == Some("DIMENSION_SCALE"));
         let own = a.path.rsplit('/').next().unwrap_or_default();
         let dims = self.groups.entry(group.to_string()).or_default();
         let mut names: Vec<String> = Vec::with_capacity(a.shape.len());
         for (axis, &len) in a.shape.iter().enumerate() {
-            let name = match scales.get(axis).copied().flatten() {
+            // A scale of another length (a malformed file) would make xarray refuse the group.
+            let scale = a.dimensions.get(axis).and_then(Option::as_deref);
+            let fits = scale.is_none_or(|p| scale_len(p).is_none_or(|l| l == len));
+            let name = match scales.get(axis).copied().flatten().filter(|_| fits) {
                 Some(n) => n.to_string(),
                 None if is_scale && a.shape.len() == 1 => own.to_string(),
                 None => {
@@ -81,11 +85,13 @@ mod tests {
             shape: vec![],
             value: serde_json::json!("DIMENSION_SCALE"),
         });
-        assert_eq!(p.names("/g", &t), ["delta_time"]);
-        assert_eq!(p.names("/g", &array("/g/h", vec![5, 3], vec![Some("/g/delta_time"), None])), ["delta_time", "phony_dim_0"]);
-        assert_eq!(p.names("/g", &array("/g/m", vec![3, 3], vec![])), ["phony_dim_0", "phony_dim_1"]);
-        assert_eq!(p.names("/g", &array("/g/k", vec![7], vec![])), ["phony_dim_2"]);
-        assert_eq!(p.names("/other", &array("/other/k", vec![7], vec![])), ["phony_dim_0"]);
-        assert!(p.names("/g", &array("/g/s", vec![], vec![])).is_empty());
+        let len = |p: &str| (p == "/g/delta_time").then_some(5);
+        assert_eq!(p.names("/g", &t, len), ["delta_time"]);
+        assert_eq!(p.names("/g", &array("/g/h", vec![5, 3], vec![Some("/g/delta_time"), None]), len), ["delta_time", "phony_dim_0"]);
+        assert_eq!(p.names("/g", &array("/g/m", vec![3, 3], vec![]), len), ["phony_dim_0", "phony_dim_1"]);
+        assert_eq!(p.names("/g", &array("/g/k", vec![7], vec![]), len), ["phony_dim_2"]);
+        assert_eq!(p.names("/g", &array("/g/w", vec![7], vec![Some("/g/delta_time")]), len), ["phony_dim_2"], "scale of another length");
+        assert_eq!(p.names("/other", &array("/other/k", vec![7], vec![]), len), ["phony_dim_0"]);
+        assert!(p.names("/g", &array("/g/s", vec![], vec![]), len).is_empty());
     }
 }

@@ -195,6 +195,8 @@ fn add_granule(refs: &mut References, m: &GranuleManifest, prefix: &str) {
         group(refs, &g.path, Some(&g.attributes));
     }
     let mut phony = dims::PhonyDims::default();
+    let lengths: std::collections::HashMap<&str, u64> =
+        m.arrays.iter().filter(|a| a.shape.len() == 1).map(|a| (a.path.as_str(), a.shape[0])).collect();
     let url: Arc<str> = Arc::from(m.url.as_str());
     let mut exported: BTreeMap<&str, String> = BTreeMap::new();
     for a in &m.arrays {
@@ -229,7 +231,7 @@ fn add_granule(refs: &mut References, m: &GranuleManifest, prefix: &str) {
         group(refs, parent(&a.path), None);
         let base = key(prefix, &a.path);
         let mut attrs = crate::zarr::user_attributes(&a.attributes);
-        attrs.insert("_ARRAY_DIMENSIONS".into(), json!(phony.names(parent(&a.path), a)));
+        attrs.insert("_ARRAY_DIMENSIONS".into(), json!(phony.names(parent(&a.path), a, |p| lengths.get(p).copied())));
         refs.metadata.insert(doc(&base, ".zarray"), zarray);
         refs.metadata.insert(doc(&base, ".zattrs"), Value::Object(attrs));
         refs.arrays.insert(base.clone(), chunks);
