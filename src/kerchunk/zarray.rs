@@ -33,6 +33,41 @@ pub(crate) fn typestr(dtype: &Datatype) -> Option<String> {
     }
 }
 
+/// Zarr v2 `dtype`: a typestr, or for a compound type the NumPy structured-type list
+/// (`[["x", "<f4"], ["flag", "|i1"]]`) when its members are simple types packed back to back in
+/// offset order (the list form has no offsets, so padding cannot be described). zarr-python 3.1
+/// reads no nested or sub-array fields, and one `.zarray` it cannot parse spoils the consolidated
+/// metadata of the whole reference set, so those are left out.
+fn v2_dtype(dtype: &Datatype) -> Result<Value, String> {
+    if let Some(t) = typestr(dtype) {
+        return Ok(json!(t));
+    }
+    match dtype {
+        Datatype::Compound { size, members } => {
+            let mut sorted: Vec<_> = members.iter().collect();
+            sorted.sort_by_key(|m| m.offset);
+            let mut fields = Vec::with_capacity(sorted.len());
+            let mut next = 0u64;
+            for m in sorted {
+                if m.offset != next {
+                    return Err(format!("compound member {} at byte {} leaves a gap or overlap (expected {next})", m.name, m.offset));
+                }
+                let t = typestr(&m.dtype).ok_or_else(|| {
+                    format!("compound member {}: no Zarr v2 field type for HDF5 {} elements", m.name, m.dtype.class_name())
+                })?;
+                fields.push(json!([m.name, t]));
+                next += m.dtype.size();
+            }
+            if next != u64::from(*size) || fields.is_empty() {
+                return Err(format!("compound members cover {next} of its {size} bytes"));
+            }
+            Ok(Value::Array(fields))
+        }
+        Datatype::String { size: None, .. } => Err("variable-length strings have no Zarr v2 fixed-size type".to_string()),
+        d => Err(format!("no Zarr v2 data type for HDF5 {} elements", d.class_name())),
+    }
+}
+
 /// Zarr v2 `fill_value`: what unallocated chunks read as. `null` when they read as zeros (the
 /// HDF5 default fill, an all-zero user fill, or fill time "never"): zarr-python then reads
 /// zeros, and xarray, which takes a v2 fill value as `_FillValue`, does not mask every zero of
@@ -46,7 +81,9 @@ fn fill_value(a: &ArrayMeta) -> Result<Value, String> {
         return Err(bad());
     }
     Ok(match &a.dtype {
-        Datatype::String { .. } | Datatype::Opaque { .. } => json!(base64::engine::general_purpose::STANDARD.encode(raw)),
+        Datatype::String { .. } | Datatype::Opaque { .. } | Datatype::Compound { .. } => {
+            json!(base64::engine::general_purpose::STANDARD.encode(raw))
+        }
         Datatype::Bitfield { order, .. } => match Scalar::integer(raw, *order, false) {
             Scalar::UInt(v) => json!(v),
             _ => return Err(bad()),
@@ -81,10 +118,7 @@ fn f16_to_f64(b: [u8; 2], order: ByteOrder) -> f64 {
 /// skipped the same ones: those filters are then left out of the array's pipeline.
 pub(crate) fn zarray(a: &ArrayMeta) -> Result<Value, String> {
     zarr::check_layout(a).map_err(|e| strip_path(&e.to_string(), &a.path))?;
-    let dtype = typestr(&a.dtype).ok_or_else(|| match &a.dtype {
-        Datatype::String { size: None, .. } => "variable-length strings have no Zarr v2 fixed-size type".to_string(),
-        d => format!("no Zarr v2 data type for HDF5 {} elements", d.class_name()),
-    })?;
+    let dtype = v2_dtype(&a.dtype)?;
     let mask = common_filter_mask(a)?;
     let kept = a.filters.iter().enumerate().filter(|(i, _)| *i >= 32 || mask & (1 << i) == 0).map(|(_, f)| f);
     let filters: Vec<Value> = zarr::numcodecs_filters(a, kept)
@@ -235,6 +269,17 @@ mod tests {
         a.filters.push(Filter { id: 4, name: "szip".into(), flags: 0, params: vec![] });
         assert_eq!(zarray(&a).unwrap_err(), "no Zarr codec for HDF5 filter szip (id 4)");
         a.filters.pop();
+        let member = |name: &str, offset, dtype| crate::manifest::CompoundMember { name: name.into(), offset, dtype };
+        let f4 = Datatype::Float { size: 4, order: ByteOrder::Le };
+        let i2 = Datatype::Integer { size: 2, signed: true, order: ByteOrder::Be };
+        a.dtype = Datatype::Compound { size: 6, members: vec![member("v", 4, i2.clone()), member("x", 0, f4.clone())] };
+        assert_eq!(zarray(&a).unwrap()["dtype"], json!([["x", "<f4"], ["v", ">i2"]]));
+        let sub = Datatype::Array { base: Box::new(i2.clone()), dims: vec![3] };
+        a.dtype = Datatype::Compound { size: 10, members: vec![member("x", 0, f4.clone()), member("v", 4, sub)] };
+        assert!(zarray(&a).unwrap_err().contains("compound member v: no Zarr v2 field type for HDF5 array"));
+        a.dtype = Datatype::Compound { size: 8, members: vec![member("x", 0, f4), member("y", 6, i2)] };
+        assert!(zarray(&a).unwrap_err().contains("leaves a gap"));
+        a.dtype = Datatype::Float { size: 4, order: ByteOrder::Le };
         a.layout = Layout::Compact;
         a.inline = Some(vec![0; 12]);
         assert!(zarray(&a).unwrap_err().contains("inline data holds 12 bytes"));
