@@ -30,7 +30,7 @@ pub use output::{write_local, Encoded};
 pub use parquet::{to_parquet, DEFAULT_RECORD_SIZE};
 
 use crate::index::granule_id;
-use crate::manifest::{ArrayMeta, GranuleManifest, Layout, LinkTarget};
+use crate::manifest::{ArrayMeta, Datatype, GranuleManifest, Layout, LinkTarget, SourceKind};
 
 /// How netCDF-4 marks a dimension scale that is not a variable (its `NAME` attribute).
 const NETCDF_DIM_ONLY: &str = "This is a netCDF dimension but not a netCDF variable";
@@ -211,6 +211,12 @@ fn add_granule(refs: &mut References, m: &GranuleManifest, prefix: &str) {
         // no data, and (for an unlimited dimension) a length that contradicts its variables'.
         if a.attributes.iter().any(|at| at.name == "NAME" && at.value.as_str().is_some_and(|v| v.starts_with(NETCDF_DIM_ONLY))) {
             let reason = "a netCDF dimension without a variable (no data); its name stays in _ARRAY_DIMENSIONS".to_string();
+            refs.skipped.push(Skipped { granule: m.url.clone(), path: a.path.clone(), reason });
+            continue;
+        }
+        // A DMR++ carries structure values inline in OPeNDAP's own encoding, not HDF5's bytes.
+        if m.source == SourceKind::Dmrpp && a.inline.is_some() && matches!(a.dtype, Datatype::Compound { .. }) {
+            let reason = "DMR++ structure values are inline in OPeNDAP's encoding, not the file's bytes".to_string();
             refs.skipped.push(Skipped { granule: m.url.clone(), path: a.path.clone(), reason });
             continue;
         }
