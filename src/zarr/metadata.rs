@@ -167,14 +167,17 @@ pub(crate) fn check_layout(a: &ArrayMeta) -> Result<(), ZarrError> {
     Ok(())
 }
 
-/// The numcodecs codec (`id` and configuration) of each filter, in write order.
+/// A numcodecs codec: its `id` and configuration.
+pub(crate) type NumcodecsFilter = (&'static str, Map<String, Value>);
+
+/// The numcodecs codec of each filter, in write order.
 ///
 /// # Errors
 /// When a filter has no numcodecs equivalent (szip, nbit, scaleoffset, plugins).
 pub(crate) fn numcodecs_filters<'a>(
     a: &ArrayMeta,
     filters: impl IntoIterator<Item = &'a Filter>,
-) -> Result<Vec<(&'static str, Map<String, Value>)>, ZarrError> {
+) -> Result<Vec<NumcodecsFilter>, ZarrError> {
     let mut out = Vec::new();
     for f in filters {
         let mut config = Map::new();
