@@ -3,12 +3,16 @@
 //! (zarr_format=2) and xarray — and every exported array must equal h5py's reading of the HDF5
 //! file (tests/python/kerchunk_checks.py), from the JSON and from the Parquet layout.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::servers::{MotoServer, S3_KEY, S3_REGION};
+
 use serde_json::json;
 use vz::index::{granule_id, read_granule, DmrppMode, IndexOptions};
-use vz::kerchunk::{references, to_json, to_parquet, write_local, ReferenceOptions, References, Target};
+use vz::kerchunk::{references, to_json, to_parquet, write, write_local, Encoded, ReferenceOptions, References, Target};
 use vz::manifest::GranuleManifest;
 
 fn repo() -> PathBuf {
@@ -244,4 +248,44 @@ fn references_from_the_catalog_equal_references_from_the_granules() {
         std::fs::read(&direct).expect("direct") == std::fs::read(&from_catalog).expect("from catalog"),
         "the catalog carries everything the references need"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_of_s3_granules_are_written_to_s3() {
+    let Some(python) = MotoServer::python("kerchunk s3") else { return };
+    let moto = MotoServer::start(&python).await.unwrap_or_else(|e| panic!("moto: {e}"));
+    let name = "ATL06_20200325234244_07640603_006_01.h5";
+    moto.upload("vz-kerchunk", &repo().join("fixtures"), &[name.to_string()]).await.unwrap_or_else(|e| panic!("moto: {e}"));
+    // The S3 client takes credentials and region from the environment, like on AWS.
+    std::env::set_var("AWS_ACCESS_KEY_ID", S3_KEY);
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", S3_KEY);
+    std::env::set_var("AWS_REGION", S3_REGION);
+    let opts = IndexOptions {
+        dmrpp: DmrppMode::Never,
+        source: vz::source::SourceOptions { s3_endpoint: Some(moto.endpoint.clone()), ..Default::default() },
+        ..Default::default()
+    };
+    let url = format!("s3://vz-kerchunk/{name}");
+    let m = read_granule(&url, &opts).await.expect("granule over S3");
+    let refs = references(std::slice::from_ref(&m), &ReferenceOptions::default()).expect("references");
+    let Target::Range { url: chunk_url, .. } = &refs.arrays["ATL06_20200325234244_07640603_006_01/gt1l/land_ice_segments/h_li"].chunks[0].1
+    else {
+        panic!("a byte range")
+    };
+    assert_eq!(chunk_url.as_ref(), url, "chunks point at the S3 object");
+    let json = to_json(&refs);
+    write("s3://vz-kerchunk/refs/atl06.json", &json, &opts.source).await.expect("write json to S3");
+    let parquet = to_parquet(&refs, DEFAULT).expect("parquet");
+    write("s3://vz-kerchunk/refs/atl06.parquet", &parquet, &opts.source).await.expect("write parquet to S3");
+    let back = vz::source::open("s3://vz-kerchunk/refs/atl06.json", &opts.source).expect("open");
+    let size = back.size().await.expect("size");
+    let bytes = back.get_ranges(&[0..size]).await.expect("read back").remove(0);
+    assert_eq!(Encoded::File(bytes.to_vec()), json, "the JSON object is what was encoded");
+    let Encoded::Directory(files) = &parquet else { panic!("a directory") };
+    for (file, content) in files.iter().filter(|(f, _)| f == ".zmetadata" || f.ends_with("h_li/refs.0.parq")) {
+        let o = vz::source::open(&format!("s3://vz-kerchunk/refs/atl06.parquet/{file}"), &opts.source).expect("open");
+        let size = o.size().await.expect("size");
+        assert_eq!(o.get_ranges(&[0..size]).await.expect("read").remove(0).to_vec(), *content, "{file}");
+    }
+    drop(moto);
 }

@@ -1,7 +1,5 @@
 //! `vz export`: write other tools' descriptions of a granule.
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use futures::StreamExt;
@@ -14,7 +12,7 @@ use crate::catalog::CatalogStore;
 use crate::dmrpp::write_dmrpp;
 use crate::hdf5::{read_manifest, ReadOptions};
 use crate::index::{read_granule, IndexOptions};
-use crate::kerchunk::{references, to_json, to_parquet, write_local, ReferenceOptions, DEFAULT_RECORD_SIZE};
+use crate::kerchunk::{references, to_json, to_parquet, write, ReferenceOptions, DEFAULT_RECORD_SIZE};
 use crate::source::{GranuleLocation, SourceOptions};
 
 /// Flags of `vz export`.
@@ -72,10 +70,10 @@ struct KerchunkArgs {
     /// object-store prefix) instead of reading granule headers.
     #[arg(long, value_name = "CATALOG")]
     manifests: Option<String>,
-    /// Output: `*.json` (one JSON file) or `*.parquet` / `*.parq` (a directory in fsspec's lazy
-    /// Parquet layout). Replaced atomically.
+    /// Output path or URL: `*.json` (one JSON file) or `*.parquet` / `*.parq` (a directory in
+    /// fsspec's lazy Parquet layout). Local outputs are replaced atomically.
     #[arg(short, long)]
-    output: PathBuf,
+    output: String,
     /// Put the single granule's root group at the Zarr root instead of under its granule id.
     #[arg(long)]
     root: bool,
@@ -104,13 +102,13 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<u8> {
 }
 
 async fn kerchunk(a: KerchunkArgs) -> anyhow::Result<u8> {
-    let name = a.output.to_string_lossy().to_lowercase();
+    let name = a.output.trim_end_matches('/').to_lowercase();
     let parquet = if name.ends_with(".json") {
         false
     } else if name.ends_with(".parquet") || name.ends_with(".parq") {
         true
     } else {
-        anyhow::bail!("{}: name the output *.json (JSON) or *.parquet (Parquet directory)", a.output.display());
+        anyhow::bail!("{}: name the output *.json (JSON) or *.parquet (Parquet directory)", a.output);
     };
     let locations = granule_locations(&a.inputs)?;
     let opts = IndexOptions {
@@ -156,7 +154,7 @@ async fn kerchunk(a: KerchunkArgs) -> anyhow::Result<u8> {
     }
     let refs = references(&manifests, &ReferenceOptions { at_root: a.root })?;
     let encoded = if parquet { to_parquet(&refs, a.record_size)? } else { to_json(&refs) };
-    write_local(&a.output, &encoded)?;
+    write(a.output.trim_end_matches('/'), &encoded, &opts.source).await?;
     for m in &manifests {
         for p in &m.problems {
             eprintln!("vz: {}: {}: {}", m.url, p.path, p.reason);
@@ -167,7 +165,7 @@ async fn kerchunk(a: KerchunkArgs) -> anyhow::Result<u8> {
     }
     out(&format!(
         "wrote {}: {} granule(s), {} arrays, {} chunk references; {} arrays not expressible, {failed} granule(s) unreadable\n",
-        a.output.display(),
+        a.output,
         manifests.len(),
         refs.arrays.len(),
         refs.chunk_count(),

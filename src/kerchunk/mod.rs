@@ -12,7 +12,7 @@
 //! in [`References::skipped`] — never written as a reference that would read wrong values.
 //!
 //! [`to_json`] and [`to_parquet`] encode the references (JSON, or fsspec's lazy Parquet layout);
-//! [`write_local`] writes them atomically.
+//! [`write`] writes them (atomically on local disks).
 
 mod dims;
 mod json;
@@ -26,7 +26,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 pub use json::to_json;
-pub use output::{write_local, Encoded};
+pub use output::{write, write_local, Encoded};
 pub use parquet::{to_parquet, DEFAULT_RECORD_SIZE};
 
 use crate::index::granule_id;
@@ -49,6 +49,9 @@ pub enum KerchunkError {
         #[source]
         source: ::parquet::errors::ParquetError,
     },
+    /// The output location is unusable, or an object-store write failed.
+    #[error(transparent)]
+    Store(crate::source::SourceError),
     /// Writing the output failed.
     #[error("{path}: cannot write the references")]
     Write {

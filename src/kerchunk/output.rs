@@ -1,10 +1,15 @@
-//! Writing encoded references to the local file system atomically: a JSON file goes to a
+//! Writing encoded references. On the local file system atomically: a JSON file goes to a
 //! temporary name beside the target and is renamed over it; a Parquet directory is built under a
-//! temporary name and swapped in, so a reader never sees half a reference set.
+//! temporary name and swapped in, so a reader never sees half a reference set. To an object store
+//! (`s3://`): one put per file (each atomic), `.zmetadata` last.
 
 use std::path::{Path, PathBuf};
 
+use futures::{StreamExt, TryStreamExt};
+use object_store::{ObjectStoreExt, PutPayload};
+
 use super::KerchunkError;
+use crate::source::{GranuleLocation, SourceError, SourceOptions};
 
 /// Encoded references.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +66,54 @@ pub fn write_local(path: &Path, encoded: &Encoded) -> Result<(), KerchunkError> 
                 } else {
                     std::fs::remove_file(&old).map_err(write_err(&old))?;
                 }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Write `encoded` at `location`: a local path or `file://` URL ([`write_local`]), or an
+/// object-store URL (`s3://bucket/refs.json`, `s3://bucket/refs.parquet`). Files of an earlier
+/// Parquet export at the same prefix that this one does not write are left in place.
+///
+/// # Errors
+/// When the location is unusable or a write fails.
+pub async fn write(location: &str, encoded: &Encoded, opts: &SourceOptions) -> Result<(), KerchunkError> {
+    if !location.contains("://") {
+        return write_local(Path::new(location), encoded);
+    }
+    if let Some(path) = location.strip_prefix("file://") {
+        return write_local(Path::new(path), encoded);
+    }
+    let loc = GranuleLocation::parse(location, opts).map_err(KerchunkError::Store)?;
+    let put = |path: object_store::path::Path, bytes: Vec<u8>, display: String| {
+        let store = loc.store.clone();
+        async move {
+            store
+                .put(&path, PutPayload::from(bytes))
+                .await
+                .map_err(|source| KerchunkError::Store(SourceError::Write { location: display, source }))
+        }
+    };
+    match encoded {
+        Encoded::File(bytes) => put(loc.path.clone(), bytes.clone(), loc.display.clone()).await.map(|_| ()),
+        Encoded::Directory(files) => {
+            let target = |name: &str| {
+                let path = name.split('/').fold(loc.path.clone(), |p, part| p.join(part));
+                (path, format!("{}/{name}", loc.display.trim_end_matches('/')))
+            };
+            // `.zmetadata` last: a reader finds the set once everything it names is there.
+            let (last, rest): (Vec<_>, Vec<_>) = files.iter().partition(|(name, _)| name == ".zmetadata");
+            futures::stream::iter(rest.into_iter().map(|(name, bytes)| {
+                let (path, display) = target(name);
+                put(path, bytes.clone(), display)
+            }))
+            .buffer_unordered(8)
+            .try_collect::<Vec<_>>()
+            .await?;
+            for (name, bytes) in last {
+                let (path, display) = target(name);
+                put(path, bytes.clone(), display).await?;
             }
             Ok(())
         }
