@@ -12,4 +12,5 @@ pub mod index;
 pub mod manifest;
 pub mod source;
 pub mod spatial;
+pub mod subset;
 pub mod zarr;
