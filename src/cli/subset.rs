@@ -15,7 +15,7 @@ use super::render::{bytes, out};
 use crate::catalog::TimeUnits;
 use crate::source::SourceOptions;
 use crate::spatial::Aoi;
-use crate::subset::{catalog_entries, plan_granule, run_subset, summarize_plan, write_points, GranuleSubset, SubsetOptions};
+use crate::subset::{open_catalog, plan_granule, run_subset, summarize_plan, write_points, GranuleSubset, SubsetOptions};
 
 /// Flags of `vz subset`.
 #[derive(Args, Debug)]
@@ -91,7 +91,7 @@ pub async fn run(args: SubsetArgs) -> anyhow::Result<u8> {
         return plan(&args, &aoi, &opts).await;
     }
     let started = Instant::now();
-    let (ids, _) = catalog_entries(&opts).await?;
+    let (ids, _) = open_catalog(&opts).await?;
     let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(ids.len() as u64) };
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} granules {msg}")
@@ -146,7 +146,7 @@ pub async fn run(args: SubsetArgs) -> anyhow::Result<u8> {
 }
 
 async fn plan(args: &SubsetArgs, aoi: &Aoi, opts: &SubsetOptions) -> anyhow::Result<u8> {
-    let (ids, catalog) = catalog_entries(opts).await?;
+    let (ids, catalog) = open_catalog(opts).await?;
     let mut rows = Vec::new();
     let mut cells: Option<(u8, HashSet<u64>)> = None;
     for id in ids {

@@ -46,6 +46,13 @@ pub enum SubsetError {
     /// A `--vars` name is not a 1-D numeric array sharing the rows of a geolocated group.
     #[error("{granule}: no 1-D numeric array `{name}` in {group} (names are relative to the geolocated group)")]
     NoSuchVariable { granule: String, group: String, name: String },
+    /// Chunks could not be fetched.
+    #[error("{granule}: {source}")]
+    Fetch {
+        granule: String,
+        #[source]
+        source: crate::zarr::StoreError,
+    },
     /// An array could not be read.
     #[error("{granule}: {path}: {reason}")]
     Read { granule: String, path: String, reason: String },
@@ -202,7 +209,7 @@ pub async fn subset_granule(
             keys.extend(chunk_keys(&id, array(t)?, rows));
         }
     }
-    let mut fetched = store.prefetch(&keys).await.map_err(|e| SubsetError::Read { granule: id.clone(), path: "/".into(), reason: e.to_string() })?;
+    let mut fetched = store.prefetch(&keys).await.map_err(|source| SubsetError::Fetch { granule: id.clone(), source })?;
     let mut selected: Vec<(Vec<u64>, Vec<f64>, Vec<f64>, Option<Vec<f64>>)> = Vec::new();
     for (g, rows) in plan.groups.iter().zip(&candidates) {
         let lat = read_rows(&store, &id, array(&g.geo.latitude)?, rows).await?;
@@ -245,7 +252,7 @@ pub async fn subset_granule(
             keys.extend(chunk_keys(&id, array(p)?, rows));
         }
     }
-    let second = store.prefetch(&keys).await.map_err(|e| SubsetError::Read { granule: id.clone(), path: "/".into(), reason: e.to_string() })?;
+    let second = store.prefetch(&keys).await.map_err(|source| SubsetError::Fetch { granule: id.clone(), source })?;
     fetched.chunks += second.chunks;
     fetched.bytes += second.bytes;
     let mut table = Vec::new();
@@ -303,11 +310,11 @@ pub struct SubsetResult {
     pub points: PointTable,
 }
 
-/// Read the catalog and the AOI's cells at each granule's H3 resolution.
+/// Open the catalog and list its granules.
 ///
 /// # Errors
 /// When the catalog cannot be listed.
-pub async fn catalog_entries(opts: &SubsetOptions) -> Result<(Vec<String>, CatalogStore), SubsetError> {
+pub async fn open_catalog(opts: &SubsetOptions) -> Result<(Vec<String>, CatalogStore), SubsetError> {
     let catalog = CatalogStore::open(&opts.manifests, &opts.source)?;
     let ids = catalog.granules().await?;
     Ok((ids, catalog))
@@ -319,7 +326,7 @@ pub async fn catalog_entries(opts: &SubsetOptions) -> Result<(Vec<String>, Catal
 /// When the catalog cannot be listed or the AOI not covered; per-granule failures are reported in
 /// [`GranuleSubset::error`] instead.
 pub async fn run_subset(aoi: &Aoi, opts: &SubsetOptions, progress: &(dyn Fn(&GranuleSubset) + Sync)) -> Result<SubsetResult, SubsetError> {
-    let (ids, catalog) = catalog_entries(opts).await?;
+    let (ids, catalog) = open_catalog(opts).await?;
     let cells_cache: tokio::sync::Mutex<std::collections::HashMap<u8, Arc<HashSet<u64>>>> = Default::default();
     let one = |id: String| {
         let catalog = &catalog;
