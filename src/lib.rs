@@ -13,4 +13,5 @@ pub mod kerchunk;
 pub mod manifest;
 pub mod source;
 pub mod spatial;
+pub mod subset;
 pub mod zarr;

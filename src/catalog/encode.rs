@@ -79,15 +79,15 @@ fn micros(seconds: f64) -> i64 {
     (seconds * 1e6).round() as i64
 }
 
-fn utc() -> DataType {
+pub(crate) fn utc() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-fn wkb_field(name: &str) -> Field {
+pub(crate) fn wkb_field(name: &str) -> Field {
     Field::new(name, DataType::Binary, true).with_extension_type(WkbType::new(Arc::new(Metadata::default())))
 }
 
-fn wkb_array(values: Vec<Option<&[u8]>>) -> ArrayRef {
+pub(crate) fn wkb_array(values: Vec<Option<&[u8]>>) -> ArrayRef {
     let mut b = BinaryBuilder::new();
     for v in values {
         b.append_option(v);
@@ -113,7 +113,50 @@ fn vz_metadata(e: &CatalogEntry) -> KeyValue {
     KeyValue::new("vz".to_string(), Some(value.to_string()))
 }
 
-/// Write one batch to Parquet bytes, as GeoParquet when `geometry` names a WKB column.
+/// Why [`parquet_bytes`] failed.
+pub(crate) enum WriteFailure {
+    Parquet(parquet::errors::ParquetError),
+    GeoArrow(geoarrow_schema::error::GeoArrowError),
+}
+
+/// One batch as a Parquet file (zstd), GeoParquet 1.1 with a `bbox` covering column when
+/// `geometry` (the batch then has a WKB column named `geometry`), plus `extra` key-value metadata.
+pub(crate) fn parquet_bytes(
+    batch: &RecordBatch,
+    geometry: bool,
+    extra: KeyValue,
+    row_group: usize,
+) -> Result<Vec<u8>, WriteFailure> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(row_group))
+        .build();
+    let mut out = Vec::new();
+    let pq = WriteFailure::Parquet;
+    if geometry {
+        let geo = WriteFailure::GeoArrow;
+        let options = GeoParquetWriterOptionsBuilder::default()
+            .set_encoding(GeoParquetWriterEncoding::WKB)
+            // The covering column of `geometry` is named `bbox` (GeoParquet 1.1 convention).
+            .set_generate_covering(true)
+            .build();
+        let mut encoder = GeoParquetRecordBatchEncoder::try_new(batch.schema().as_ref(), &options).map_err(geo)?;
+        let mut writer = ArrowWriter::try_new(&mut out, encoder.target_schema(), Some(props)).map_err(pq)?;
+        let encoded = encoder.encode_record_batch(batch).map_err(geo)?;
+        writer.write(&encoded).map_err(pq)?;
+        writer.append_key_value_metadata(encoder.into_keyvalue().map_err(geo)?);
+        writer.append_key_value_metadata(extra);
+        writer.close().map_err(pq)?;
+    } else {
+        let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).map_err(pq)?;
+        writer.write(batch).map_err(pq)?;
+        writer.append_key_value_metadata(extra);
+        writer.close().map_err(pq)?;
+    }
+    Ok(out)
+}
+
+/// Write one table of a catalog entry.
 fn to_parquet(
     e: &CatalogEntry,
     table: &'static str,
@@ -122,34 +165,12 @@ fn to_parquet(
     row_group: usize,
 ) -> Result<ParquetFile, CatalogError> {
     let granule = e.info.id.clone();
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_max_row_group_row_count(Some(row_group))
-        .build();
     let rows = batch.num_rows();
-    let mut out = Vec::new();
-    let pq = |source| CatalogError::Parquet { granule: granule.clone(), table, source };
-    if geometry {
-        let geo = |source| CatalogError::GeoArrow { granule: granule.clone(), table, source };
-        let options = GeoParquetWriterOptionsBuilder::default()
-            .set_encoding(GeoParquetWriterEncoding::WKB)
-            // The covering column of `geometry` is named `bbox` (GeoParquet 1.1 convention).
-            .set_generate_covering(true)
-            .build();
-        let mut encoder = GeoParquetRecordBatchEncoder::try_new(batch.schema().as_ref(), &options).map_err(geo)?;
-        let mut writer = ArrowWriter::try_new(&mut out, encoder.target_schema(), Some(props)).map_err(pq)?;
-        let encoded = encoder.encode_record_batch(&batch).map_err(geo)?;
-        writer.write(&encoded).map_err(pq)?;
-        writer.append_key_value_metadata(encoder.into_keyvalue().map_err(geo)?);
-        writer.append_key_value_metadata(vz_metadata(e));
-        writer.close().map_err(pq)?;
-    } else {
-        let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).map_err(pq)?;
-        writer.write(&batch).map_err(pq)?;
-        writer.append_key_value_metadata(vz_metadata(e));
-        writer.close().map_err(pq)?;
-    }
-    Ok(ParquetFile { table, bytes: Bytes::from(out), rows })
+    let bytes = parquet_bytes(&batch, geometry, vz_metadata(e), row_group).map_err(|f| match f {
+        WriteFailure::Parquet(source) => CatalogError::Parquet { granule, table, source },
+        WriteFailure::GeoArrow(source) => CatalogError::GeoArrow { granule, table, source },
+    })?;
+    Ok(ParquetFile { table, bytes: Bytes::from(bytes), rows })
 }
 
 fn batch(e: &CatalogEntry, table: &'static str, schema: Schema, columns: Vec<ArrayRef>) -> Result<RecordBatch, CatalogError> {

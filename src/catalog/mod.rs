@@ -16,6 +16,7 @@ mod time;
 
 pub use decode::{decode_entry, CatalogReadError};
 pub use encode::{encode_arrays, encode_chunks, encode_granule, CatalogError, ParquetFile};
+pub(crate) use encode::{parquet_bytes, utc, wkb_array, wkb_field, WriteFailure};
 pub use store::{CatalogStore, PreviousEntry};
 pub use entry::{CatalogEntry, ChunkSpatial, GeolocationInfo, GranuleInfo};
 pub use time::TimeUnits;

@@ -5,6 +5,7 @@ mod export;
 mod index;
 mod inspect;
 mod render;
+mod subset;
 
 use std::process::ExitCode;
 
@@ -53,6 +54,18 @@ enum Command {
     /// Re-running skips granules already indexed unchanged (same size and ETag). Exit code 3 means
     /// some granules failed (each is reported); the others were indexed.
     Index(index::IndexArgs),
+    /// Write the points of the indexed granules inside an area of interest to one GeoParquet
+    /// file, reading only the chunks that hold them (through the virtual Zarr store).
+    ///
+    /// Examples:
+    ///   vz subset --aoi fixtures/greenland.geojson -o greenland.parquet
+    ///   vz subset --aoi aoi.geojson --manifests s3://bucket/manifests/ --vars h_li,dem/dem_h
+    ///   vz subset --aoi aoi.geojson --time-start 2020-01-01 --time-end 2020-06-30 --plan
+    ///
+    /// The AOI's H3 cells pick candidate latitude chunks from the catalog; their coordinates are
+    /// read and tested point by point; then only the chunks of the requested arrays holding
+    /// selected rows are read. `--plan` shows what would be read. Exit code 3: some granules failed.
+    Subset(subset::SubsetArgs),
     /// Export manifests in other tools' formats (DMR++ sidecars, kerchunk references).
     Export(export::ExportArgs),
 }
@@ -78,6 +91,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Inspect(args) => inspect::run(args).await,
             Command::Index(args) => index::run(args).await,
+            Command::Subset(args) => subset::run(args).await,
             Command::Export(args) => export::run(args).await,
         }
     });

@@ -96,6 +96,16 @@ impl Scalar {
         }
     }
 
+    /// The value as `f64` (integers beyond 2^53 round).
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Scalar::Int(v) => v as f64,
+            Scalar::UInt(v) => v as f64,
+            Scalar::F32(v) => f64::from(v),
+            Scalar::F64(v) => v,
+        }
+    }
+
     /// An integer's bits as `i64` (unsigned values above `i64::MAX` wrap); `None` for floats.
     pub fn to_i64_bits(self) -> Option<i64> {
         match self {

@@ -83,6 +83,20 @@ impl Aoi {
         BBox { xmin, ymin, xmax, ymax }
     }
 
+    /// Whether the area meets the box `[xmin, xmax] × [ymin, ymax]` (no antimeridian wrap):
+    /// a box corner inside the area, an area vertex inside the box, or crossing edges.
+    pub fn meets_box(&self, xmin: f64, ymin: f64, xmax: f64, ymax: f64) -> bool {
+        let corners = [(xmin, ymin), (xmax, ymin), (xmax, ymax), (xmin, ymax), (xmin, ymin)];
+        if corners[..4].iter().any(|&(x, y)| self.contains(y, x)) {
+            return true;
+        }
+        let in_box = |p: &Xy| p.0 >= xmin && p.0 <= xmax && p.1 >= ymin && p.1 <= ymax;
+        self.polygons.iter().flatten().any(|ring| {
+            ring.iter().any(in_box)
+                || ring.windows(2).any(|e| corners.windows(2).any(|b| segments_cross(e[0], e[1], b[0], b[1])))
+        })
+    }
+
     /// WKB (2D, little-endian): a Polygon, or a MultiPolygon for several.
     pub fn wkb(&self) -> Vec<u8> {
         match self.polygons.as_slice() {
@@ -222,6 +236,16 @@ fn locate(ring: &[Xy], p: Xy) -> Where {
         }
     }
     if inside { Where::Inside } else { Where::Outside }
+}
+
+/// Whether segments `ab` and `cd` intersect (touching counts).
+fn segments_cross(a: Xy, b: Xy, c: Xy, d: Xy) -> bool {
+    let orient = |p: Xy, q: Xy, r: Xy| (q.0 - p.0) * (r.1 - p.1) - (q.1 - p.1) * (r.0 - p.0);
+    let (d1, d2, d3, d4) = (orient(c, d, a), orient(c, d, b), orient(a, b, c), orient(a, b, d));
+    if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0)) && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0)) {
+        return true;
+    }
+    on_segment(a, c, d) || on_segment(b, c, d) || on_segment(c, a, b) || on_segment(d, a, b)
 }
 
 fn on_segment(p: Xy, a: Xy, b: Xy) -> bool {

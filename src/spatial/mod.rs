@@ -11,7 +11,7 @@ mod groups;
 mod line;
 mod lon_range;
 mod track;
-mod wkb;
+pub mod wkb;
 
 pub use aoi::Aoi;
 pub use error::SpatialError;

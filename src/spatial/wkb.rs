@@ -1,5 +1,6 @@
-//! Well-known binary writer (OGC Simple Features Access 1.2.1 §8.2; ISO/IEC 13249-3): 2D,
-//! little-endian (byte order flag 1), the subset GeoParquet allows.
+//! Well-known binary (OGC Simple Features Access 1.2.1 §8.2; ISO/IEC 13249-3): a writer for 2D,
+//! little-endian (byte order flag 1) geometries, the subset GeoParquet allows, and the box of the
+//! points or lines vz itself wrote.
 
 type Xy = (f64, f64);
 
@@ -19,6 +20,45 @@ fn coords(out: &mut Vec<u8>, pts: &[Xy]) {
     for (x, y) in pts {
         out.extend_from_slice(&x.to_le_bytes());
         out.extend_from_slice(&y.to_le_bytes());
+    }
+}
+
+/// The box `(xmin, ymin, xmax, ymax)` of a little-endian 2D Point, LineString or MultiLineString
+/// (what the catalog's `geometry` holds); `None` for anything else or truncated bytes.
+pub fn line_bbox(b: &[u8]) -> Option<(f64, f64, f64, f64)> {
+    let mut bbox = (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY);
+    walk(b, 0, &mut |x, y| bbox = (bbox.0.min(x), bbox.1.min(y), bbox.2.max(x), bbox.3.max(y)))?;
+    (bbox.0 <= bbox.2).then_some(bbox)
+}
+
+/// Visit the points of the geometry at `at`; returns the offset just past it.
+fn walk(b: &[u8], at: usize, add: &mut dyn FnMut(f64, f64)) -> Option<usize> {
+    let f64_at = |at: usize| Some(f64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?));
+    let u32_at = |at: usize| Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?));
+    if b.get(at) != Some(&1) {
+        return None;
+    }
+    let body = at + 5;
+    match u32_at(at + 1)? {
+        POINT => {
+            add(f64_at(body)?, f64_at(body + 8)?);
+            Some(body + 16)
+        }
+        LINESTRING => {
+            let n = u32_at(body)? as usize;
+            for i in 0..n {
+                add(f64_at(body + 4 + 16 * i)?, f64_at(body + 12 + 16 * i)?);
+            }
+            Some(body + 4 + 16 * n)
+        }
+        MULTILINESTRING => {
+            let mut next = body + 4;
+            for _ in 0..u32_at(body)? {
+                next = walk(b, next, add)?;
+            }
+            Some(next)
+        }
+        _ => None,
     }
 }
 

@@ -1,0 +1,392 @@
+//! `vz subset`: the points of indexed granules inside an area of interest, reading only the chunks
+//! that hold them.
+//!
+//! Per granule: the catalog's H3 cells of each latitude chunk meet the AOI's cells → candidate rows
+//! → their latitude/longitude chunks are fetched (one coalesced round trip per file) and decoded
+//! through the virtual Zarr store → exact point-in-polygon → selected rows → the chunks of the
+//! requested arrays holding those rows are fetched (a second round trip) and decoded → one
+//! GeoParquet of points. Nothing else is read: the bytes read are the floor the catalog allows.
+
+mod output;
+mod plan;
+mod read;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use parquet::file::metadata::KeyValue;
+use serde::Serialize;
+use serde_json::json;
+
+pub use output::{GroupRows, PointTable};
+pub use plan::{chunks_covering, plan_granule, ColumnSource, GranulePlan, GroupPlan, ATL06_DEFAULT_VARS};
+
+use crate::catalog::{CatalogEntry, CatalogReadError, CatalogStore, TimeUnits, WriteFailure};
+use crate::manifest::{ArrayMeta, Datatype};
+use crate::source::{coalesce, SourceOptions};
+use crate::spatial::{Aoi, SpatialError};
+use crate::zarr::{StoreGranule, VirtualStore};
+use read::{chunk_keys, fill_of, read_rows};
+
+/// Why a subset (or one granule of it) failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubsetError {
+    /// The catalog could not be listed or a granule's files read.
+    #[error(transparent)]
+    Catalog(#[from] CatalogReadError),
+    /// The catalog location is unusable.
+    #[error("{0}")]
+    Location(#[from] crate::source::SourceError),
+    /// The AOI could not be covered with H3 cells.
+    #[error(transparent)]
+    Aoi(#[from] SpatialError),
+    /// A `--vars` name is not a 1-D numeric array sharing the rows of a geolocated group.
+    #[error("{granule}: no 1-D numeric array `{name}` in {group} (names are relative to the geolocated group)")]
+    NoSuchVariable { granule: String, group: String, name: String },
+    /// Chunks could not be fetched.
+    #[error("{granule}: {source}")]
+    Fetch {
+        granule: String,
+        #[source]
+        source: crate::zarr::StoreError,
+    },
+    /// An array could not be read.
+    #[error("{granule}: {path}: {reason}")]
+    Read { granule: String, path: String, reason: String },
+    /// The output could not be written.
+    #[error("{path}: {reason}")]
+    Output { path: String, reason: String },
+}
+
+/// What to subset.
+#[derive(Clone, Debug)]
+pub struct SubsetOptions {
+    /// Catalog root written by `vz index` (directory or object-store URL).
+    pub manifests: String,
+    /// Value columns, as array names relative to the geolocated group; `None`: ATL06 defaults.
+    pub vars: Option<Vec<String>>,
+    /// Keep points at or after this time (Unix seconds).
+    pub time_start: Option<f64>,
+    /// Keep points at or before this time (Unix seconds).
+    pub time_end: Option<f64>,
+    /// Granules processed at once.
+    pub concurrency: usize,
+    /// How granule bytes are fetched (the subset default merges only touching ranges, so no byte
+    /// outside the needed chunks is read).
+    pub source: SourceOptions,
+}
+
+impl Default for SubsetOptions {
+    fn default() -> Self {
+        SubsetOptions {
+            manifests: "manifests".into(),
+            vars: None,
+            time_start: None,
+            time_end: None,
+            concurrency: 4,
+            source: SourceOptions { coalesce_gap: 0, ..SourceOptions::default() },
+        }
+    }
+}
+
+/// Per granule: what was planned, read and selected.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GranuleSubset {
+    /// Granule id.
+    pub granule: String,
+    /// Points selected.
+    pub points: u64,
+    /// Geolocated groups with candidate rows.
+    pub groups: u64,
+    /// Chunks fetched.
+    pub chunks: u64,
+    /// Stored bytes of those chunks: the floor (latitude/longitude chunks meeting the AOI's cells,
+    /// plus the chunks of other columns holding a selected row).
+    pub floor_bytes: u64,
+    /// Bytes actually read from the granule (≥ the floor when nearby ranges are merged).
+    pub bytes_read: u64,
+    /// Requests sent.
+    pub requests: u64,
+    /// Sequential round trips.
+    pub round_trips: u64,
+    /// Why this granule failed, if it did (its points are then not in the output).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The planned reads of one granule, from the catalog only (`--plan`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GranulePlanSummary {
+    /// Granule id.
+    pub granule: String,
+    /// Geolocated groups with candidate rows.
+    pub groups: u64,
+    /// Candidate rows (rows of latitude chunks meeting the AOI).
+    pub candidate_rows: u64,
+    /// Chunks of every output column over the candidate rows: an upper bound of what is read.
+    pub chunks: u64,
+    /// Their stored bytes.
+    pub bytes: u64,
+    /// Requests after merging touching ranges.
+    pub requests: u64,
+}
+
+fn time_units(array: &ArrayMeta) -> Option<TimeUnits> {
+    array.attributes.iter().find(|a| a.name == "units").and_then(|a| a.value.as_str()).and_then(TimeUnits::parse)
+}
+
+/// `gt1l_rgt0764_c06_r03` from an ATL-style granule id (`ATL06_<time>_<ttttccrr>_…`), else the beam.
+fn track_id(granule: &str, group: &str) -> String {
+    let beam = group.trim_start_matches('/').split('/').next().unwrap_or(group);
+    let orbit = granule.split('_').find(|t| t.len() == 8 && t.bytes().all(|b| b.is_ascii_digit()));
+    match orbit {
+        Some(t) => format!("{beam}_rgt{}_c{}_r{}", &t[..4], &t[4..6], &t[6..]),
+        None => beam.to_string(),
+    }
+}
+
+fn element_type(dtype: &Datatype) -> Datatype {
+    match dtype {
+        Datatype::Enum { base, .. } => element_type(base),
+        other => other.clone(),
+    }
+}
+
+/// Plan one granule without reading any data (`--plan`).
+pub fn summarize_plan(entry: &CatalogEntry, plan: &GranulePlan, gap: u64) -> GranulePlanSummary {
+    let mut s = GranulePlanSummary { granule: entry.info.id.clone(), groups: plan.groups.len() as u64, ..Default::default() };
+    let mut ranges = Vec::new();
+    for g in &plan.groups {
+        s.candidate_rows += g.candidates.iter().map(|r| r.end - r.start).sum::<u64>();
+        let mut paths = vec![g.geo.latitude.as_str(), g.geo.longitude.as_str()];
+        paths.extend(g.geo.time.as_deref());
+        paths.extend(g.columns.iter().map(|c| c.path.as_str()));
+        paths.sort_unstable();
+        paths.dedup();
+        for a in paths.iter().filter_map(|p| entry.manifest.array(p)) {
+            for i in chunks_covering(a, g.candidates.iter().cloned()) {
+                let c = &a.chunks[i];
+                s.chunks += 1;
+                s.bytes += c.length;
+                ranges.push(c.offset..c.offset + c.length);
+            }
+        }
+    }
+    ranges.sort_by_key(|r| r.start);
+    s.requests = coalesce(&ranges, gap).0.len() as u64;
+    s
+}
+
+/// Subset one granule: two rounds of chunk reads, exact point-in-polygon in between.
+///
+/// # Errors
+/// When an array cannot be read or a `--vars` name does not exist.
+pub async fn subset_granule(
+    entry: &CatalogEntry,
+    aoi: &Aoi,
+    cells: &HashSet<u64>,
+    opts: &SubsetOptions,
+) -> Result<(GranuleSubset, Vec<GroupRows>), SubsetError> {
+    let id = entry.info.id.clone();
+    let plan = plan_granule(entry, aoi, cells, (opts.time_start, opts.time_end), opts.vars.as_deref())?;
+    let store = Arc::new(VirtualStore::new(vec![StoreGranule { id: id.clone(), manifest: entry.manifest.clone() }], opts.source.clone()));
+    let array = |path: &str| {
+        entry.manifest.array(path).ok_or_else(|| SubsetError::Read { granule: id.clone(), path: path.into(), reason: "not in the manifest".into() })
+    };
+    let mut report = GranuleSubset { granule: id.clone(), groups: plan.groups.len() as u64, ..Default::default() };
+    let filter_time = opts.time_start.is_some() || opts.time_end.is_some();
+
+    // Round 1: coordinates (and time, when filtering by it) of the candidate rows.
+    let candidates: Vec<Vec<u64>> = plan.groups.iter().map(|g| g.candidates.iter().flat_map(|r| r.clone()).collect()).collect();
+    let mut keys = Vec::new();
+    for (g, rows) in plan.groups.iter().zip(&candidates) {
+        keys.extend(chunk_keys(&id, array(&g.geo.latitude)?, rows));
+        keys.extend(chunk_keys(&id, array(&g.geo.longitude)?, rows));
+        if let (true, Some(t)) = (filter_time, &g.geo.time) {
+            keys.extend(chunk_keys(&id, array(t)?, rows));
+        }
+    }
+    let mut fetched = store.prefetch(&keys).await.map_err(|source| SubsetError::Fetch { granule: id.clone(), source })?;
+    let mut selected: Vec<(Vec<u64>, Vec<f64>, Vec<f64>, Option<Vec<f64>>)> = Vec::new();
+    for (g, rows) in plan.groups.iter().zip(&candidates) {
+        let lat = read_rows(&store, &id, array(&g.geo.latitude)?, rows).await?;
+        let lon = read_rows(&store, &id, array(&g.geo.longitude)?, rows).await?;
+        let time = match (filter_time, &g.geo.time) {
+            (true, Some(t)) => {
+                let a = array(t)?;
+                let units = time_units(a);
+                let v = read_rows(&store, &id, a, rows).await?;
+                Some(v.into_iter().map(|s| units.map_or(f64::NAN, |u| u.to_unix(s.as_f64()))).collect::<Vec<f64>>())
+            }
+            _ => None,
+        };
+        let mut keep = (Vec::new(), Vec::new(), Vec::new(), time.as_ref().map(|_| Vec::new()));
+        for (i, &row) in rows.iter().enumerate() {
+            let (y, x) = (lat[i].as_f64(), lon[i].as_f64());
+            let in_time = time.as_ref().is_none_or(|t| {
+                opts.time_start.is_none_or(|s| t[i] >= s) && opts.time_end.is_none_or(|e| t[i] <= e)
+            });
+            if in_time && aoi.contains(y, x) {
+                keep.0.push(row);
+                keep.1.push(y);
+                keep.2.push(x);
+                if let (Some(kt), Some(t)) = (keep.3.as_mut(), time.as_ref()) {
+                    kt.push(t[i]);
+                }
+            }
+        }
+        selected.push(keep);
+    }
+
+    // Round 2: the value columns (and time) of the selected rows.
+    let mut keys = Vec::new();
+    for (g, (rows, ..)) in plan.groups.iter().zip(&selected) {
+        let mut paths: Vec<&str> = g.columns.iter().map(|c| c.path.as_str()).collect();
+        if !filter_time {
+            paths.extend(g.geo.time.as_deref());
+        }
+        for p in paths {
+            keys.extend(chunk_keys(&id, array(p)?, rows));
+        }
+    }
+    let second = store.prefetch(&keys).await.map_err(|source| SubsetError::Fetch { granule: id.clone(), source })?;
+    fetched.chunks += second.chunks;
+    fetched.bytes += second.bytes;
+    let mut table = Vec::new();
+    for (g, (rows, lat, lon, time)) in plan.groups.iter().zip(selected) {
+        if rows.is_empty() {
+            continue;
+        }
+        let time = match (time, &g.geo.time) {
+            (Some(t), _) => t.into_iter().map(Some).collect(),
+            (None, Some(t)) => {
+                let a = array(t)?;
+                let units = time_units(a);
+                read_rows(&store, &id, a, &rows).await?.into_iter().map(|s| units.map(|u| u.to_unix(s.as_f64()))).collect()
+            }
+            (None, None) => vec![None; rows.len()],
+        };
+        let mut columns = Vec::new();
+        for c in &g.columns {
+            if [&g.geo.latitude, &g.geo.longitude].contains(&&c.path) || g.geo.time.as_ref() == Some(&c.path) {
+                continue;
+            }
+            let a = array(&c.path)?;
+            let fill = fill_of(a);
+            let values = read_rows(&store, &id, a, &rows).await?;
+            let values = values.into_iter().map(|v| (Some(v.as_f64()) != fill).then_some(v)).collect();
+            columns.push((c.name.clone(), element_type(&a.dtype), values));
+        }
+        report.points += rows.len() as u64;
+        table.push(GroupRows {
+            granule: id.clone(),
+            track: track_id(&id, &g.geo.group),
+            group: g.geo.group.clone(),
+            rows,
+            lat,
+            lon,
+            time,
+            columns,
+        });
+    }
+    let stats = store.stats();
+    report.chunks = fetched.chunks;
+    report.floor_bytes = fetched.bytes;
+    report.bytes_read = stats.bytes;
+    report.requests = stats.requests;
+    report.round_trips = stats.round_trips;
+    Ok((report, table))
+}
+
+/// The whole subset: every granule of the catalog, `concurrency` at a time.
+#[derive(Debug, Default)]
+pub struct SubsetResult {
+    /// Per granule, in catalog order.
+    pub granules: Vec<GranuleSubset>,
+    /// The selected points of every granule that succeeded.
+    pub points: PointTable,
+}
+
+/// Open the catalog and list its granules.
+///
+/// # Errors
+/// When the catalog cannot be listed.
+pub async fn open_catalog(opts: &SubsetOptions) -> Result<(Vec<String>, CatalogStore), SubsetError> {
+    let catalog = CatalogStore::open(&opts.manifests, &opts.source)?;
+    let ids = catalog.granules().await?;
+    Ok((ids, catalog))
+}
+
+/// Subset every granule of the catalog; `progress` is called after each granule.
+///
+/// # Errors
+/// When the catalog cannot be listed or the AOI not covered; per-granule failures are reported in
+/// [`GranuleSubset::error`] instead.
+pub async fn run_subset(aoi: &Aoi, opts: &SubsetOptions, progress: &(dyn Fn(&GranuleSubset) + Sync)) -> Result<SubsetResult, SubsetError> {
+    let (ids, catalog) = open_catalog(opts).await?;
+    let cells_cache: tokio::sync::Mutex<std::collections::HashMap<u8, Arc<HashSet<u64>>>> = Default::default();
+    let one = |id: String| {
+        let catalog = &catalog;
+        let cells_cache = &cells_cache;
+        async move {
+            let run = async {
+                let entry = catalog.read(&id).await?;
+                let cells = {
+                    let mut cache = cells_cache.lock().await;
+                    match cache.get(&entry.h3_resolution) {
+                        Some(c) => c.clone(),
+                        None => {
+                            let res = h3o::Resolution::try_from(entry.h3_resolution)
+                                .map_err(|e| SpatialError::InvalidAoi(format!("catalog H3 resolution: {e}")))?;
+                            let c: Arc<HashSet<u64>> = Arc::new(aoi.try_cells(res)?.into_iter().collect());
+                            cache.insert(entry.h3_resolution, c.clone());
+                            c
+                        }
+                    }
+                };
+                subset_granule(&entry, aoi, &cells, opts).await
+            };
+            let out = match run.await {
+                Ok(done) => done,
+                Err(e) => (GranuleSubset { granule: id, error: Some(e.to_string()), ..Default::default() }, Vec::new()),
+            };
+            progress(&out.0);
+            out
+        }
+    };
+    let done: Vec<(GranuleSubset, Vec<GroupRows>)> =
+        futures::stream::iter(ids.into_iter().map(one)).buffered(opts.concurrency.max(1)).collect().await;
+    let mut result = SubsetResult::default();
+    for (report, groups) in done {
+        for rows in groups {
+            result.points.append(rows);
+        }
+        result.granules.push(report);
+    }
+    Ok(result)
+}
+
+/// Write the points as GeoParquet to `path`, atomically (a temporary file renamed into place).
+///
+/// # Errors
+/// When the file cannot be encoded or written.
+pub fn write_points(points: &PointTable, path: &Path, aoi: &Aoi) -> Result<(), SubsetError> {
+    let fail = |reason: String| SubsetError::Output { path: path.display().to_string(), reason };
+    let b = aoi.bbox();
+    let meta = json!({"vz_version": env!("CARGO_PKG_VERSION"), "aoi_bbox": [b.xmin, b.ymin, b.xmax, b.ymax]});
+    let bytes = points.to_geoparquet(KeyValue::new("vz".into(), Some(meta.to_string()))).map_err(|f| match f {
+        WriteFailure::Parquet(e) => fail(e.to_string()),
+        WriteFailure::GeoArrow(e) => fail(e.to_string()),
+    })?;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "subset.parquet".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| fail(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e.to_string())
+    })
+}

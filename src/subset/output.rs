@@ -1,0 +1,168 @@
+//! The subset's points as one GeoParquet table: granule, track, group and row (to join back to
+//! the granule), coordinates, UTC time, the value
+//! columns in their own numeric types (fill values as nulls), and a WKB point geometry.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, Float32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder, Int8Builder, RecordBatch, StringBuilder,
+    TimestampMicrosecondBuilder, UInt16Builder, UInt32Builder, UInt64Builder, UInt8Builder,
+};
+use arrow::datatypes::{DataType, Field, Schema};
+use parquet::file::metadata::KeyValue;
+
+use crate::catalog::{parquet_bytes, utc, wkb_array, wkb_field, WriteFailure};
+use crate::manifest::{Datatype, Scalar};
+use crate::spatial::wkb;
+
+/// One value column: its name, element type, and a value (or null) per row.
+#[derive(Clone, Debug)]
+struct Column {
+    name: String,
+    dtype: Datatype,
+    values: Vec<Option<Scalar>>,
+}
+
+/// Points selected so far, from any number of granules and groups.
+#[derive(Clone, Debug, Default)]
+pub struct PointTable {
+    granule: Vec<String>,
+    track: Vec<String>,
+    group: Vec<String>,
+    row: Vec<u64>,
+    lat: Vec<f64>,
+    lon: Vec<f64>,
+    time: Vec<Option<f64>>,
+    columns: Vec<Column>,
+}
+
+/// The rows one group contributes.
+pub struct GroupRows {
+    /// Granule id.
+    pub granule: String,
+    /// Track id of the group (beam with reference ground track, cycle and region).
+    pub track: String,
+    /// Geolocated group path.
+    pub group: String,
+    /// Row of each point in the group's arrays.
+    pub rows: Vec<u64>,
+    /// Latitude of each point.
+    pub lat: Vec<f64>,
+    /// Longitudes.
+    pub lon: Vec<f64>,
+    /// Unix seconds, when the group has a time array.
+    pub time: Vec<Option<f64>>,
+    /// Value columns: name, element type, values.
+    pub columns: Vec<(String, Datatype, Vec<Option<Scalar>>)>,
+}
+
+impl PointTable {
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.lat.len()
+    }
+
+    /// Whether no point was selected.
+    pub fn is_empty(&self) -> bool {
+        self.lat.is_empty()
+    }
+
+    /// Append a group's rows; columns it lacks get nulls, new columns get nulls for earlier rows.
+    pub fn append(&mut self, rows: GroupRows) {
+        let (before, n) = (self.len(), rows.lat.len());
+        self.granule.extend(std::iter::repeat_n(rows.granule, n));
+        self.track.extend(std::iter::repeat_n(rows.track, n));
+        self.group.extend(std::iter::repeat_n(rows.group, n));
+        self.row.extend(rows.rows);
+        self.lat.extend(rows.lat);
+        self.lon.extend(rows.lon);
+        self.time.extend(rows.time);
+        for (name, dtype, values) in rows.columns {
+            let column = match self.columns.iter_mut().position(|c| c.name == name) {
+                Some(i) => &mut self.columns[i],
+                None => {
+                    self.columns.push(Column { name, dtype, values: vec![None; before] });
+                    self.columns.last_mut().expect("just pushed")
+                }
+            };
+            column.values.extend(values);
+        }
+        let total = self.len();
+        for c in &mut self.columns {
+            c.values.resize(total, None);
+        }
+    }
+
+    /// The table as GeoParquet bytes (`extra` is added as key-value metadata).
+    pub(crate) fn to_geoparquet(&self, extra: KeyValue) -> Result<Vec<u8>, WriteFailure> {
+        let mut fields = vec![
+            Field::new("granule", DataType::Utf8, false),
+            Field::new("track_id", DataType::Utf8, false),
+            Field::new("group", DataType::Utf8, false),
+            Field::new("row", DataType::UInt64, false),
+            Field::new("latitude", DataType::Float64, false),
+            Field::new("longitude", DataType::Float64, false),
+            Field::new("time", utc(), true),
+        ];
+        let mut granule = StringBuilder::new();
+        let mut track = StringBuilder::new();
+        let mut group = StringBuilder::new();
+        for ((g, t), p) in self.granule.iter().zip(&self.track).zip(&self.group) {
+            granule.append_value(g);
+            track.append_value(t);
+            group.append_value(p);
+        }
+        let mut time = TimestampMicrosecondBuilder::with_capacity(self.len()).with_timezone("UTC");
+        for t in &self.time {
+            time.append_option(t.map(|s| (s * 1e6).round() as i64));
+        }
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(granule.finish()),
+            Arc::new(track.finish()),
+            Arc::new(group.finish()),
+            Arc::new(arrow::array::UInt64Array::from(self.row.clone())),
+            Arc::new(arrow::array::Float64Array::from(self.lat.clone())),
+            Arc::new(arrow::array::Float64Array::from(self.lon.clone())),
+            Arc::new(time.finish()),
+        ];
+        for c in &self.columns {
+            let (data_type, array) = column_array(c);
+            fields.push(Field::new(&c.name, data_type, true));
+            columns.push(array);
+        }
+        let points: Vec<Vec<u8>> = self.lon.iter().zip(&self.lat).map(|(&x, &y)| wkb::point((x, y))).collect();
+        fields.push(wkb_field("geometry"));
+        columns.push(wkb_array(points.iter().map(|p| Some(p.as_slice())).collect()));
+        let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+            .map_err(|e| WriteFailure::Parquet(parquet::errors::ParquetError::General(e.to_string())))?;
+        parquet_bytes(&batch, true, extra, 65_536)
+    }
+}
+
+macro_rules! build {
+    ($builder:ty, $values:expr, $conv:expr) => {{
+        let mut b = <$builder>::with_capacity($values.len());
+        for v in $values {
+            b.append_option(v.map($conv));
+        }
+        Arc::new(b.finish()) as ArrayRef
+    }};
+}
+
+/// An Arrow column in the element type of the array the values came from.
+fn column_array(c: &Column) -> (DataType, ArrayRef) {
+    let int = |s: Scalar| s.to_i64_bits().unwrap_or_default();
+    let v = c.values.iter().copied();
+    match &c.dtype {
+        Datatype::Float { size: 4, .. } => (DataType::Float32, build!(Float32Builder, v, |s: Scalar| s.as_f64() as f32)),
+        Datatype::Integer { size: 1, signed: true, .. } => (DataType::Int8, build!(Int8Builder, v, |s| int(s) as i8)),
+        Datatype::Integer { size: 2, signed: true, .. } => (DataType::Int16, build!(Int16Builder, v, |s| int(s) as i16)),
+        Datatype::Integer { size: 4, signed: true, .. } => (DataType::Int32, build!(Int32Builder, v, |s| int(s) as i32)),
+        Datatype::Integer { signed: true, .. } => (DataType::Int64, build!(Int64Builder, v, int)),
+        Datatype::Integer { size: 1, .. } => (DataType::UInt8, build!(UInt8Builder, v, |s| int(s) as u8)),
+        Datatype::Integer { size: 2, .. } => (DataType::UInt16, build!(UInt16Builder, v, |s| int(s) as u16)),
+        Datatype::Integer { size: 4, .. } => (DataType::UInt32, build!(UInt32Builder, v, |s| int(s) as u32)),
+        Datatype::Integer { .. } => (DataType::UInt64, build!(UInt64Builder, v, |s| int(s) as u64)),
+        _ => (DataType::Float64, build!(Float64Builder, v, Scalar::as_f64)),
+    }
+}

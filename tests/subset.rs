@@ -1,0 +1,109 @@
+//! Issue 5: `vz subset --aoi` against a brute-force oracle.
+//!
+//! The fixtures (and the real ICESat-2 files in ../shared) are indexed, then `vz subset` runs for a
+//! Greenland AOI, one with a hole, a MultiPolygon, one across the antimeridian and one on the real
+//! ATL06 granule. tests/python/subset_oracle.py reads whole arrays with h5py, filters them with
+//! shapely, and compares row for row; it also checks that the bytes read are at most 5% above the
+//! floor the catalog allows, and that DuckDB and geopandas read the output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{json, Value};
+use vz::index::{granule_id, index_granules, read_granule_list, IndexOptions};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python() -> Option<String> {
+    match std::env::var("VZ_PYTHON") {
+        Ok(p) if Path::new(&p).exists() => Some(p),
+        _ => {
+            let venv = repo().join(".venv/bin/python");
+            venv.exists().then(|| venv.display().to_string())
+        }
+    }
+}
+
+fn boxed(x0: f64, y0: f64, x1: f64, y1: f64) -> Value {
+    json!([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]])
+}
+
+fn aois() -> Vec<(&'static str, Value)> {
+    vec![
+        ("hole", json!({"type": "Polygon", "coordinates": [boxed(-45.3794, 62.6324, -44.6206, 62.9820), boxed(-45.1, 62.7, -44.9, 62.9)]})),
+        (
+            "multipolygon",
+            json!({"type": "MultiPolygon", "coordinates": [[boxed(-45.3, 62.65, -45.0, 62.75)], [boxed(-44.95, 62.8, -44.7, 62.95)]]}),
+        ),
+        (
+            "antimeridian",
+            json!({"type": "MultiPolygon", "coordinates": [[boxed(179.93, 66.45, 180.0, 66.55)], [boxed(-180.0, 66.45, -179.99, 66.55)]]}),
+        ),
+        ("real_atl06", json!({"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [boxed(-107.2, -74.9, -106.95, -74.6)]}})),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn subset_equals_a_brute_force_oracle_and_reads_near_the_floor() {
+    let Some(python) = python() else {
+        println!("SKIP subset oracle: no Python venv (run scripts/test.sh)");
+        return;
+    };
+    let mut granules = read_granule_list(&repo().join("fixtures/granules.txt")).expect("fixtures/granules.txt");
+    let real = repo().join("../shared/fixtures/real/icesat2");
+    match std::fs::read_dir(&real) {
+        Ok(entries) => granules.extend(entries.filter_map(|e| e.ok()).map(|e| e.path().display().to_string())),
+        Err(_) => println!("SKIP real ICESat-2 granules: {} not found", real.display()),
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let catalog = dir.path().join("manifests");
+    let opts = IndexOptions { output: catalog.display().to_string(), ..Default::default() };
+    let report = index_granules(&granules, &opts, &|_| {}).await.expect("index");
+    assert_eq!(report.counts().2, 0, "indexing failed: {report:?}");
+
+    let mut cases = vec![("greenland".to_string(), repo().join("fixtures/greenland.geojson"))];
+    for (name, geometry) in aois() {
+        let path = dir.path().join(format!("{name}.geojson"));
+        std::fs::write(&path, geometry.to_string()).expect("write aoi");
+        cases.push((name.to_string(), path));
+    }
+    let ids: serde_json::Map<String, Value> = granules.iter().map(|g| (granule_id(g), json!(g))).collect();
+    for (name, aoi) in cases {
+        let output = dir.path().join(format!("{name}.parquet"));
+        let run = Command::new(env!("CARGO_BIN_EXE_vz"))
+            .args(["subset", "--json", "--aoi"])
+            .arg(&aoi)
+            .arg("--manifests")
+            .arg(&catalog)
+            .arg("-o")
+            .arg(&output)
+            .output()
+            .expect("run vz subset");
+        assert!(run.status.success(), "{name}: vz subset failed: {}", String::from_utf8_lossy(&run.stderr));
+        let report: Value = serde_json::from_slice(&run.stdout).expect("--json report");
+        let points = report["points"].as_u64().unwrap_or(0);
+        if name == "real_atl06" && !real.exists() {
+            continue;
+        }
+        assert!(points > 0, "{name}: the AOI selects no point, so the test would prove nothing");
+        let report_path = dir.path().join(format!("{name}.report.json"));
+        std::fs::write(&report_path, report.to_string()).expect("write report");
+        let spec = json!({"catalog": catalog, "aoi": aoi, "output": output, "report": report_path, "granules": ids});
+        let spec_path = dir.path().join(format!("{name}.spec.json"));
+        std::fs::write(&spec_path, spec.to_string()).expect("write spec");
+        let check = Command::new(&python)
+            .arg(repo().join("tests/python/subset_oracle.py"))
+            .arg(&spec_path)
+            .output()
+            .expect("run the oracle");
+        assert!(
+            check.status.success(),
+            "{name}: {}\n{}",
+            String::from_utf8_lossy(&check.stdout),
+            String::from_utf8_lossy(&check.stderr)
+        );
+        println!("{name}: {points} points; oracle {}", String::from_utf8_lossy(&check.stdout).trim());
+    }
+}
