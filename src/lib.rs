@@ -10,6 +10,7 @@ pub mod dmrpp;
 pub mod hdf5;
 pub mod index;
 pub mod manifest;
+pub mod serve;
 pub mod source;
 pub mod spatial;
 pub mod subset;
