@@ -32,6 +32,11 @@ pub struct ServeArgs {
     /// Largest stored chunk served, in MiB (a bigger one, e.g. a huge contiguous array, is 507).
     #[arg(long, default_value_t = 256)]
     pub max_chunk_mib: u64,
+    /// Serve the store's metadata as the Zarr v3 core spec has it: raw-bits arrays (fixed-length
+    /// strings, opaque, compound) as `r<bits>` (zarrs reads them) and `_FillValue` attributes as
+    /// stored, instead of zarr-python's `raw_bytes` and xarray's `_FillValue` encoding.
+    #[arg(long)]
+    pub core_metadata: bool,
     /// No access log (one line per request on stderr otherwise).
     #[arg(short, long)]
     pub quiet: bool,
@@ -56,6 +61,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
         subset_concurrency: args.subset_concurrency.max(1),
         max_chunk_bytes: args.max_chunk_mib.saturating_mul(1 << 20),
         access_log: !args.quiet,
+        core_metadata: args.core_metadata,
         ..ServeOptions::default()
     };
     let source = SourceOptions {

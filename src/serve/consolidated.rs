@@ -18,25 +18,33 @@ use serde_json::{json, Map, Value};
 
 use crate::zarr::VirtualStore;
 
-/// `zarr.json` bytes with consolidated metadata, per group node path (`""` for the root), for
-/// every group whose document stays within `max_bytes`.
-pub(crate) fn consolidate(store: &VirtualStore, max_bytes: usize) -> HashMap<String, Bytes> {
+/// The `zarr.json` documents served instead of the store's, per node path (`""` for the root):
+/// every group whose consolidated document stays within `max_bytes`, and every array `rewrite`
+/// changed (it is applied to array documents, returning whether it changed one; consolidated
+/// documents list the rewritten form).
+pub(crate) fn consolidate(
+    store: &VirtualStore,
+    max_bytes: usize,
+    rewrite: &dyn Fn(&str, &mut Value) -> bool,
+) -> HashMap<String, Bytes> {
     // Sorted by path (the store's order), so each group's descendants are one contiguous run.
     let nodes: Vec<(&str, bool, usize)> = store
         .node_paths()
         .map(|(p, is_array)| (p, is_array, store.metadata(p).map_or(0, Bytes::len)))
         .collect();
+    let mut out = HashMap::new();
     let parsed: Vec<Option<Value>> = nodes
         .iter()
         .map(|(p, is_array, _)| {
             let mut v: Value = serde_json::from_slice(store.metadata(p)?).ok()?;
             if !is_array {
                 v["consolidated_metadata"] = empty();
+            } else if rewrite(p, &mut v) {
+                out.insert((*p).to_string(), Bytes::from(v.to_string()));
             }
             Some(v)
         })
         .collect();
-    let mut out = HashMap::new();
     for (i, (group, is_array, _)) in nodes.iter().enumerate() {
         if *is_array {
             continue;
@@ -100,7 +108,7 @@ mod tests {
     #[test]
     fn every_group_lists_its_descendants_relative_to_itself() {
         let store = store();
-        let docs = consolidate(&store, 1 << 20);
+        let docs = consolidate(&store, 1 << 20, &|_, _| false);
         let keys = |node: &str| {
             let v: serde_json::Value = serde_json::from_slice(&docs[node]).expect("json");
             assert_eq!(v["consolidated_metadata"]["kind"], "inline");
@@ -118,6 +126,6 @@ mod tests {
         assert_eq!(keys("g/a/b"), ["x"]);
         // Arrays have no consolidated document; a tiny limit leaves every group plain.
         assert!(!docs.contains_key("g/z"));
-        assert!(consolidate(&store, 100).is_empty());
+        assert!(consolidate(&store, 100, &|_, _| false).is_empty());
     }
 }

@@ -15,6 +15,7 @@
 //! about `max_concurrency × max_chunk_bytes` on top of the manifests.
 
 mod consolidated;
+mod dialect;
 mod http;
 mod keys;
 mod subset;
@@ -69,6 +70,10 @@ pub struct ServeOptions {
     pub max_subset_body: usize,
     /// Largest consolidated `zarr.json` built for a group; larger groups are served plain.
     pub max_consolidated_bytes: usize,
+    /// Serve raw-bits arrays (strings, opaque, compound) with the core type `r<bits>` and
+    /// `_FillValue` attributes as stored, instead of zarr-python's `raw_bytes` and xarray's
+    /// `_FillValue` encoding (see `dialect`).
+    pub core_metadata: bool,
     /// One line per request on stderr.
     pub access_log: bool,
 }
@@ -81,16 +86,18 @@ impl Default for ServeOptions {
             max_chunk_bytes: 256 << 20,
             max_subset_body: 1 << 20,
             max_consolidated_bytes: 32 << 20,
+            core_metadata: false,
             access_log: true,
         }
     }
 }
 
-/// Everything the handlers share: the store, the consolidated group documents, what identifies
+/// Everything the handlers share: the store, the `zarr.json` documents served instead of the
+/// store's (consolidated groups, rewritten raw-bits arrays) with their ETags, what identifies
 /// each granule's bytes (for ETags), and where the catalog is (for subsets).
 pub struct ServeState {
     store: Arc<VirtualStore>,
-    consolidated: HashMap<String, (Bytes, String)>,
+    documents: HashMap<String, (Bytes, String)>,
     granule_tags: HashMap<String, String>,
     subset: Option<SubsetOptions>,
     options: ServeOptions,
@@ -114,7 +121,30 @@ impl ServeState {
         subset: Option<SubsetOptions>,
         options: ServeOptions,
     ) -> ServeState {
-        let consolidated = consolidated::consolidate(&store, options.max_consolidated_bytes)
+        // HDF5 dimension scales, by node path: their dimension is named after them.
+        let scales: std::collections::HashSet<String> = store
+            .granules()
+            .iter()
+            .flat_map(|g| {
+                g.manifest.arrays.iter().filter(|a| {
+                    a.attributes
+                        .iter()
+                        .any(|at| at.name == "CLASS" && at.value == "DIMENSION_SCALE")
+                })
+                .map(|a| VirtualStore::array_path(&g.id, &a.path).trim_start_matches('/').to_string())
+            })
+            .collect();
+        let rewrite = |node: &str, meta: &mut serde_json::Value| {
+            let own = node.rsplit('/').next().filter(|_| scales.contains(node));
+            let named = dialect::fill_dimension_names(meta, own);
+            if options.core_metadata {
+                return named;
+            }
+            let fill = dialect::fill_value_attribute_for_xarray(meta);
+            let raw = dialect::raw_bits_as_raw_bytes(meta);
+            named || fill || raw
+        };
+        let documents = consolidated::consolidate(&store, options.max_consolidated_bytes, &rewrite)
             .into_iter()
             .map(|(node, bytes)| {
                 let tag = etag(&[b"metadata", &bytes]);
@@ -131,7 +161,7 @@ impl ServeState {
             .collect();
         ServeState {
             store: Arc::new(store),
-            consolidated,
+            documents,
             granule_tags,
             subset,
             permits: Arc::new(Semaphore::new(options.max_concurrency.max(1))),
@@ -184,7 +214,10 @@ impl ServeState {
 
     /// Groups served with consolidated metadata.
     pub fn consolidated_groups(&self) -> usize {
-        self.consolidated.len()
+        self.store
+            .node_paths()
+            .filter(|(p, is_array)| !is_array && self.documents.contains_key(*p))
+            .count()
     }
 }
 
@@ -262,10 +295,10 @@ async fn key(State(state): State<Arc<ServeState>>, req: Request) -> Response {
         return not_found();
     };
     let headers = req.headers();
-    // Groups with consolidated metadata.
+    // Groups with consolidated metadata, rewritten arrays.
     let node = if key == "zarr.json" { Some("") } else { key.strip_suffix("/zarr.json") };
     if let Some(node) = node {
-        if let Some((bytes, tag)) = state.consolidated.get(node) {
+        if let Some((bytes, tag)) = state.documents.get(node) {
             return value_response(&method, headers, bytes.clone(), "application/json", tag);
         }
     }
