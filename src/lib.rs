@@ -11,6 +11,7 @@ pub mod hdf5;
 pub mod index;
 pub mod kerchunk;
 pub mod manifest;
+pub mod serve;
 pub mod source;
 pub mod spatial;
 pub mod subset;

@@ -5,6 +5,7 @@ mod export;
 mod index;
 mod inspect;
 mod render;
+mod serve;
 mod subset;
 
 use std::process::ExitCode;
@@ -68,6 +69,18 @@ enum Command {
     Subset(subset::SubsetArgs),
     /// Export manifests in other tools' formats (DMR++ sidecars, kerchunk references).
     Export(export::ExportArgs),
+    /// Serve the catalog's virtual Zarr v3 store over HTTP: `zarr.json` of every group and
+    /// array (consolidated metadata included) and chunk keys whose bytes are range-read from the
+    /// original files, still compressed; plus `POST /subset` (GeoJSON in, GeoParquet out).
+    ///
+    /// Examples:
+    ///   vz serve manifests/
+    ///   vz serve manifests/ --addr 127.0.0.1:9000 --quiet
+    ///   vz serve s3://bucket/manifests/ --addr 0.0.0.0:8080 --public
+    ///
+    /// Only keys of the manifests are served; every other path is 404. Listens on loopback
+    /// unless --public. See docs/serve.md.
+    Serve(serve::ServeArgs),
 }
 
 /// Run the CLI and return the process exit code.
@@ -93,6 +106,7 @@ pub fn main() -> ExitCode {
             Command::Index(args) => index::run(args).await,
             Command::Subset(args) => subset::run(args).await,
             Command::Export(args) => export::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
         }
     });
     match result {

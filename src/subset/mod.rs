@@ -369,17 +369,30 @@ pub async fn run_subset(aoi: &Aoi, opts: &SubsetOptions, progress: &(dyn Fn(&Gra
     Ok(result)
 }
 
+/// The points as the GeoParquet file `vz subset` writes (the AOI's bounding box in the `vz`
+/// key-value metadata), in memory.
+///
+/// # Errors
+/// When the table cannot be encoded ([`SubsetError::Output`] with an empty path).
+pub fn points_geoparquet(points: &PointTable, aoi: &Aoi) -> Result<Vec<u8>, SubsetError> {
+    let fail = |reason: String| SubsetError::Output { path: String::new(), reason };
+    let b = aoi.bbox();
+    let meta = json!({"vz_version": env!("CARGO_PKG_VERSION"), "aoi_bbox": [b.xmin, b.ymin, b.xmax, b.ymax]});
+    points.to_geoparquet(KeyValue::new("vz".into(), Some(meta.to_string()))).map_err(|f| match f {
+        WriteFailure::Parquet(e) => fail(e.to_string()),
+        WriteFailure::GeoArrow(e) => fail(e.to_string()),
+    })
+}
+
 /// Write the points as GeoParquet to `path`, atomically (a temporary file renamed into place).
 ///
 /// # Errors
 /// When the file cannot be encoded or written.
 pub fn write_points(points: &PointTable, path: &Path, aoi: &Aoi) -> Result<(), SubsetError> {
     let fail = |reason: String| SubsetError::Output { path: path.display().to_string(), reason };
-    let b = aoi.bbox();
-    let meta = json!({"vz_version": env!("CARGO_PKG_VERSION"), "aoi_bbox": [b.xmin, b.ymin, b.xmax, b.ymax]});
-    let bytes = points.to_geoparquet(KeyValue::new("vz".into(), Some(meta.to_string()))).map_err(|f| match f {
-        WriteFailure::Parquet(e) => fail(e.to_string()),
-        WriteFailure::GeoArrow(e) => fail(e.to_string()),
+    let bytes = points_geoparquet(points, aoi).map_err(|e| match e {
+        SubsetError::Output { reason, .. } => fail(reason),
+        other => other,
     })?;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "subset.parquet".into());

@@ -322,8 +322,11 @@ impl VirtualStore {
                 continue;
             };
             let a = &self.granules[*granule].manifest.arrays[*array];
-            let coords: Option<Vec<u64>> =
-                segments[at + 1..].iter().map(|s| s.parse().ok()).collect();
+            // Canonical decimal only (`3`, not `03` or `+3`): one key per chunk.
+            let coords: Option<Vec<u64>> = segments[at + 1..]
+                .iter()
+                .map(|s| s.parse().ok().filter(|n: &u64| n.to_string() == *s))
+                .collect();
             let coords = coords.filter(|c| c.len() == a.shape.len())?;
             return Some(Resolved::Chunk {
                 granule: *granule,
@@ -400,6 +403,30 @@ impl VirtualStore {
                 Ok(Some(normalize(array, chunk, stored, strip_checksum)?))
             }
         }
+    }
+
+    /// Where the stored bytes of a chunk key lie — file URL, byte range and filter mask — without
+    /// reading anything. `None` for metadata keys, inline chunks and keys the store does not have.
+    pub fn chunk_location(&self, key: &str) -> Option<(&str, Range<u64>, u32)> {
+        let Some(Resolved::Chunk {
+            granule,
+            array,
+            serving: Serving::Stored { .. },
+            coords,
+        }) = self.resolve(key)
+        else {
+            return None;
+        };
+        let i = array
+            .chunks
+            .binary_search_by(|c| c.coords.as_slice().cmp(&coords))
+            .ok()?;
+        let c = &array.chunks[i];
+        Some((
+            self.chunk_url(granule, c),
+            c.offset..c.offset + c.length,
+            c.filter_mask,
+        ))
     }
 
     fn chunk_url<'a>(&'a self, granule: usize, chunk: &'a ChunkRef) -> &'a str {
