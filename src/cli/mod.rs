@@ -43,6 +43,7 @@ enum Command {
     ///   vz inspect ATL06_20181015100401_02560110_003_01.h5
     ///   vz inspect --json s3://bucket/granule.h5 > manifest.json
     ///   vz inspect --stats https://example.org/data/granule.h5
+    #[command(verbatim_doc_comment)]
     Inspect(inspect::InspectArgs),
     /// Index granules into the GeoParquet catalog: every chunk of every array with its byte
     /// range and, for geolocated groups, the footprint, H3 cells and time range of its rows.
@@ -54,6 +55,7 @@ enum Command {
     ///
     /// Re-running skips granules already indexed unchanged (same size and ETag). Exit code 3 means
     /// some granules failed (each is reported); the others were indexed.
+    #[command(verbatim_doc_comment)]
     Index(index::IndexArgs),
     /// Write the points of the indexed granules inside an area of interest to one GeoParquet
     /// file, reading only the chunks that hold them (through the virtual Zarr store).
@@ -66,8 +68,10 @@ enum Command {
     /// The AOI's H3 cells pick candidate latitude chunks from the catalog; their coordinates are
     /// read and tested point by point; then only the chunks of the requested arrays holding
     /// selected rows are read. `--plan` shows what would be read. Exit code 3: some granules failed.
+    #[command(verbatim_doc_comment)]
     Subset(subset::SubsetArgs),
     /// Export manifests in other tools' formats (DMR++ sidecars, kerchunk references).
+    #[command(verbatim_doc_comment)]
     Export(export::ExportArgs),
     /// Serve the catalog's virtual Zarr v3 store over HTTP: `zarr.json` of every group and
     /// array (consolidated metadata included) and chunk keys whose bytes are range-read from the
@@ -80,6 +84,7 @@ enum Command {
     ///
     /// Only keys of the manifests are served; every other path is 404. Listens on loopback
     /// unless --public. See docs/serve.md.
+    #[command(verbatim_doc_comment)]
     Serve(serve::ServeArgs),
 }
 
