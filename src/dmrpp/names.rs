@@ -13,6 +13,15 @@ pub(super) fn is_variable(local: &str) -> bool {
     Atomic::from_name(local).is_some() || matches!(local, "Enum" | "Structure" | "Sequence" | "Opaque")
 }
 
+/// The local part of a qualified XML name (after the first `:`), as quick-xml's
+/// `QName::local_name`, without its `memchr` call: names here are a few bytes long.
+pub(super) fn local(qname: &str) -> &str {
+    match qname.bytes().position(|b| b == b':') {
+        Some(i) => &qname[i + 1..],
+        None => qname,
+    }
+}
+
 pub(super) fn join(group: &str, name: &str) -> String {
     if group == "/" || group.is_empty() {
         format!("/{name}")

@@ -12,7 +12,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 use super::counted::Counted;
-use super::names::Attrs;
+use super::names::{local, Attrs};
 use super::types::{Atomic, Enumeration};
 use super::var::VarBuilder;
 use super::{DmrppError, Limits};
@@ -170,7 +170,7 @@ impl State {
         line: u64,
     ) -> Result<(&'e str, Cow<'e, str>), DmrppError> {
         let a = a.map_err(|err| self.xml_err(line, format!("<{}>: {err}", e.name().into_inner())))?;
-        let key = a.key.local_name().into_inner();
+        let key = local(a.key.into_inner());
         if a.value.len() > self.limits.attr_value {
             return Err(DmrppError::TooLarge {
                 file: self.file.clone(),
@@ -218,7 +218,6 @@ fn tag_name(qname: &str) -> Cow<'static, str> {
 /// refused as it is with a reader.
 pub(crate) fn parse_slice(xml: &[u8], sidecar: &str, limits: Limits) -> Result<GranuleManifest, DmrppError> {
     let mut reader = Reader::from_reader(xml);
-    reader.config_mut().expand_empty_elements = true;
     let mut state = State::new(sidecar, limits);
     let mut lines = Lines::default();
     loop {
@@ -278,7 +277,6 @@ fn count_newlines(bytes: &[u8]) -> u64 {
 /// Parse a sidecar from any buffered reader (UTF-8), holding one token at a time.
 pub(crate) fn parse<R: BufRead>(input: R, sidecar: &str, limits: Limits) -> Result<GranuleManifest, DmrppError> {
     let mut reader = Reader::from_reader(Counted::new(input, limits.token));
-    reader.config_mut().expand_empty_elements = true;
     let mut state = State::new(sidecar, limits);
     let mut buf = Vec::new();
     loop {
@@ -321,6 +319,12 @@ impl State {
     fn event(&mut self, event: Event<'_>, line: u64) -> Result<bool, DmrppError> {
         match event {
             Event::Start(e) => self.start(&e, line)?,
+            // `<x/>` is `<x></x>` (handled here rather than by the reader's
+            // `expand_empty_elements`, which costs it a second event per empty element).
+            Event::Empty(e) => {
+                self.start(&e, line)?;
+                self.end(line)?;
+            }
             Event::End(_) => self.end(line)?,
             Event::Text(t) if self.keeps_text() => self.text(&t.xml10_content()),
             Event::CData(t) if self.keeps_text() => self.text(&t.xml10_content()),

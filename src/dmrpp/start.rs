@@ -20,7 +20,7 @@ const MAX_DEPTH: usize = 256;
 impl State {
     pub(super) fn start(&mut self, e: &BytesStart, line: u64) -> Result<(), DmrppError> {
         let qname = e.name().into_inner();
-        let local = e.local_name().into_inner();
+        let local = names::local(qname);
         if self.stack.len() >= MAX_DEPTH {
             return Err(self.format_err(line, format!("<{qname}> nested deeper than {MAX_DEPTH} elements")));
         }
