@@ -51,7 +51,7 @@ pub async fn run(args: InspectArgs) -> anyhow::Result<u8> {
     if args.json {
         // Serialized straight from the manifest: building a `serde_json::Value` tree first
         // costs more than reading a DMR++ sidecar.
-        let stats = args.stats.then(|| JsonStats {
+        let stats = args.stats.then_some(JsonStats {
             requests: stats.requests,
             bytes: stats.bytes,
             round_trips: stats.round_trips,
