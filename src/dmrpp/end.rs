@@ -87,7 +87,6 @@ impl State {
                 }
             }
             Frame::Attr(a) => {
-                let owner = self.owner_path();
                 let attrs = if a.type_name == "Container" {
                     a.children
                         .into_iter()
@@ -99,7 +98,7 @@ impl State {
                 } else {
                     if let Some(n) = a.over {
                         self.problems.push(Problem {
-                            path: owner,
+                            path: self.owner_path(),
                             reason: format!(
                                 "line {}: attribute {}: a value is longer than {n} bytes; value dropped",
                                 open.line, a.name
@@ -135,7 +134,7 @@ impl State {
                     if over {
                         a.over = Some(limit);
                     } else {
-                        a.values.push(types::attr_json(Atomic::from_name(&a.type_name), &text));
+                        a.values.push(types::attr_json(Atomic::from_name(&a.type_name), text));
                     }
                 }
             }

@@ -3,8 +3,9 @@
 //! produces, with [`SourceKind::Dmrpp`]. See `docs/dmrpp.md` for what is supported and how
 //! DMR++-only constructs are represented.
 //!
-//! The parser streams over quick-xml events: memory is bounded by the manifest it builds plus
-//! one XML token (at most [`Limits::token`] bytes); nothing is allocated per array element.
+//! The parser runs over quick-xml events borrowed from the document in memory (or, through
+//! [`parse_dmrpp_reader`], from a stream holding one XML token, at most [`Limits::token`] bytes);
+//! nothing is allocated per array element, and per chunk only what the manifest keeps.
 
 mod counted;
 mod end;
@@ -68,12 +69,16 @@ pub fn parse_dmrpp(xml: &[u8], sidecar_url: &str) -> Result<GranuleManifest, Dmr
 /// # Errors
 /// As [`parse_dmrpp`].
 pub fn parse_dmrpp_with(xml: &[u8], sidecar_url: &str, limits: Limits) -> Result<GranuleManifest, DmrppError> {
-    if std::str::from_utf8(xml).is_ok() {
-        parse::parse(xml, sidecar_url, limits)
-    } else {
-        // build_dmrpp declares ISO-8859-1: every byte is one code point.
-        let text: String = xml.iter().map(|&b| char::from(b)).collect();
-        parse::parse(text.as_bytes(), sidecar_url, limits)
+    match parse::parse_slice(xml, sidecar_url, limits) {
+        // The parser refuses bytes that are not UTF-8 wherever it reads them, so a document it
+        // accepts without being valid UTF-8 has such bytes only where nothing is read
+        // (comments, DOCTYPE), and transcoding would give the same manifest.
+        Err(_) if std::str::from_utf8(xml).is_err() => {
+            // build_dmrpp declares ISO-8859-1: every byte is one code point.
+            let text: String = xml.iter().map(|&b| char::from(b)).collect();
+            parse::parse_slice(text.as_bytes(), sidecar_url, limits)
+        }
+        result => result,
     }
 }
 
@@ -103,15 +108,19 @@ pub async fn read_dmrpp(source: &dyn ByteSource) -> Result<GranuleManifest, Dmrp
     if size > limits.sidecar {
         return Err(DmrppError::TooLarge { file, line: 0, what: "the sidecar".into(), limit: limits.sidecar });
     }
-    let bytes = if size == 0 {
+    let parts = if size == 0 {
         Vec::new()
     } else {
         let whole = 0..size;
-        let parts = source
+        source
             .get_ranges(std::slice::from_ref(&whole))
             .await
-            .map_err(|e| DmrppError::Source { file: file.clone(), source: Box::new(e) })?;
-        parts.into_iter().flat_map(|b| b.to_vec()).collect()
+            .map_err(|e| DmrppError::Source { file: file.clone(), source: Box::new(e) })?
     };
-    parse_dmrpp_with(&bytes, &file, limits)
+    match parts.as_slice() {
+        [] => parse_dmrpp_with(&[], &file, limits),
+        // The usual case: parse the fetched buffer in place.
+        [one] => parse_dmrpp_with(one, &file, limits),
+        _ => parse_dmrpp_with(&parts.concat(), &file, limits),
+    }
 }

@@ -1,6 +1,7 @@
 //! Name and attribute helpers of the DMR++ parser: DAP4 name resolution (DAP4 spec vol. 1,
 //! section 2.3: fully qualified names), element attribute lookup, number and list parsing.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use super::types::Atomic;
@@ -10,6 +11,15 @@ use crate::manifest::ByteOrder;
 /// Names of DAP4 variable elements.
 pub(super) fn is_variable(local: &str) -> bool {
     Atomic::from_name(local).is_some() || matches!(local, "Enum" | "Structure" | "Sequence" | "Opaque")
+}
+
+/// The local part of a qualified XML name (after the first `:`), as quick-xml's
+/// `QName::local_name`, without its `memchr` call: names here are a few bytes long.
+pub(super) fn local(qname: &str) -> &str {
+    match qname.bytes().position(|b| b == b':') {
+        Some(i) => &qname[i + 1..],
+        None => qname,
+    }
 }
 
 pub(super) fn join(group: &str, name: &str) -> String {
@@ -53,31 +63,44 @@ pub(super) fn byte_order(text: &str) -> Option<ByteOrder> {
     }
 }
 
-/// `[0,10000]` → `[0, 10000]`.
-pub(super) fn position(text: &str) -> Result<Vec<u64>, String> {
+/// The XML attributes of one start tag as (local name, value), borrowed from the tag where the
+/// value needs no normalization.
+pub(super) type Attrs<'e> = Vec<(&'e str, Cow<'e, str>)>;
+
+/// `[0,10000]` → `0, 10000` appended to `out` (a variable keeps all its chunk positions in one
+/// vector); nothing is appended on error.
+pub(super) fn position(text: &str, out: &mut Vec<u64>) -> Result<(), String> {
     let inner = text.trim().trim_start_matches('[').trim_end_matches(']');
     if inner.trim().is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    inner
-        .split(',')
-        .map(|t| {
-            t.trim()
-                .parse::<u64>()
-                .map_err(|_| format!("chunkPositionInArray `{}` is not a list of numbers", shorten(text)))
-        })
-        .collect()
+    let start = out.len();
+    for t in inner.split(',') {
+        match t.trim().parse::<u64>() {
+            Ok(v) => out.push(v),
+            Err(_) => {
+                out.truncate(start);
+                return Err(format!("chunkPositionInArray `{}` is not a list of numbers", shorten(text)));
+            }
+        }
+    }
+    Ok(())
 }
 
-pub(super) fn number<T: std::str::FromStr>(attrs: &[(String, String)], key: &str) -> Result<Option<T>, String> {
-    match get(attrs, key) {
+pub(super) fn number<T: std::str::FromStr>(attrs: &[(&str, Cow<'_, str>)], key: &str) -> Result<Option<T>, String> {
+    parse_number(key, get(attrs, key))
+}
+
+/// The number in attribute `key`'s value, if there is one.
+pub(super) fn parse_number<T: std::str::FromStr>(key: &str, value: Option<&str>) -> Result<Option<T>, String> {
+    match value {
         None => Ok(None),
         Some(v) => v.trim().parse::<T>().map(Some).map_err(|_| format!("{key}=`{}` is not a valid number", shorten(v))),
     }
 }
 
-pub(super) fn get<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+pub(super) fn get<'a>(attrs: &'a [(&str, Cow<'_, str>)], key: &str) -> Option<&'a str> {
+    attrs.iter().find(|(k, _)| *k == key).map(|(_, v)| &**v)
 }
 
 /// `https://h/x.h5.dmrpp?sig=..` → (`https://h/x.h5.dmrpp`, `?sig=..`); paths have no query.

@@ -3,13 +3,16 @@
 //! in the `dmrpp:` namespace). Elements and attributes are matched by LOCAL name, so sidecars
 //! with http or https namespace URIs (or other prefixes) read the same.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::BufRead;
 
+use quick_xml::events::attributes::{AttrError, Attribute as XmlAttribute};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 use super::counted::Counted;
+use super::names::{local, Attrs};
 use super::types::{Atomic, Enumeration};
 use super::var::VarBuilder;
 use super::{DmrppError, Limits};
@@ -70,7 +73,8 @@ pub(super) enum Frame {
 pub(super) struct Open {
     pub(super) frame: Frame,
     pub(super) line: u64,
-    pub(super) name: String,
+    /// The qualified name, for messages.
+    pub(super) name: Cow<'static, str>,
 }
 
 /// Parser state over one sidecar.
@@ -149,36 +153,130 @@ impl State {
     }
 
     /// The XML attributes of a start tag as (local name, value), each bounded in length.
-    pub(super) fn attributes(&self, e: &BytesStart, line: u64) -> Result<Vec<(String, String)>, DmrppError> {
+    pub(super) fn attributes<'e>(&self, e: &'e BytesStart<'_>, line: u64) -> Result<Attrs<'e>, DmrppError> {
         let mut out = Vec::new();
         for a in e.attributes() {
-            let a = a.map_err(|err| self.xml_err(line, format!("<{}>: {err}", e.name().as_ref())))?;
-            let key = a.key.local_name().as_ref().to_string();
-            if a.value.len() > self.limits.attr_value {
-                return Err(DmrppError::TooLarge {
-                    file: self.file.clone(),
-                    line,
-                    what: format!("attribute `{key}` of <{}> in {}", e.name().as_ref(), self.owner_path()),
-                    limit: self.limits.attr_value as u64,
-                });
-            }
-            let value = a
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|err| self.xml_err(line, format!("attribute `{key}` of <{}>: {err}", e.name().as_ref())))?;
-            out.push((key, value.into_owned()));
+            out.push(self.attribute(e, a, line)?);
         }
         Ok(out)
     }
 
+    /// One XML attribute of `e` as (local name, value): well-formed, within
+    /// [`Limits::attr_value`], references resolved and whitespace normalized.
+    pub(super) fn attribute<'e>(
+        &self,
+        e: &BytesStart<'_>,
+        a: Result<XmlAttribute<'e>, AttrError>,
+        line: u64,
+    ) -> Result<(&'e str, Cow<'e, str>), DmrppError> {
+        let a = a.map_err(|err| self.xml_err(line, format!("<{}>: {err}", e.name().into_inner())))?;
+        let key = local(a.key.into_inner());
+        if a.value.len() > self.limits.attr_value {
+            return Err(DmrppError::TooLarge {
+                file: self.file.clone(),
+                line,
+                what: format!("attribute `{key}` of <{}> in {}", e.name().into_inner(), self.owner_path()),
+                limit: self.limits.attr_value as u64,
+            });
+        }
+        let value = a
+            .normalized_value(XmlVersion::Implicit1_0)
+            .map_err(|err| self.xml_err(line, format!("attribute `{key}` of <{}>: {err}", e.name().into_inner())))?;
+        Ok((key, value))
+    }
+
     pub(super) fn push(&mut self, frame: Frame, line: u64, name: &str) {
-        self.stack.push(Open { frame, line, name: name.to_string() });
+        self.stack.push(Open { frame, line, name: tag_name(name) });
     }
 }
 
-/// Parse a sidecar from any buffered reader (UTF-8).
+/// An element's name kept for messages: the names sidecars are made of are not allocated.
+fn tag_name(qname: &str) -> Cow<'static, str> {
+    const COMMON: [&str; 13] = [
+        "dmrpp:chunk",
+        "Value",
+        "Attribute",
+        "Dim",
+        "dmrpp:chunks",
+        "dmrpp:chunkDimensionSizes",
+        "Map",
+        "Float32",
+        "Float64",
+        "Int32",
+        "dmrpp:compact",
+        "Group",
+        "Dataset",
+    ];
+    match COMMON.iter().find(|&&c| c == qname) {
+        Some(&c) => Cow::Borrowed(c),
+        None => Cow::Owned(qname.to_string()),
+    }
+}
+
+/// Parse a sidecar held in memory. Events borrow from `xml` (nothing is copied per token) and
+/// lines are counted over the bytes each event spans; a token longer than [`Limits::token`] is
+/// refused as it is with a reader.
+pub(crate) fn parse_slice(xml: &[u8], sidecar: &str, limits: Limits) -> Result<GranuleManifest, DmrppError> {
+    let mut reader = Reader::from_reader(xml);
+    let mut state = State::new(sidecar, limits);
+    let mut lines = Lines::default();
+    loop {
+        let start = reader.buffer_position();
+        let result = reader.read_event();
+        let end = reader.buffer_position();
+        // Lines are counted only up to events that may report one (most events are text
+        // between tags and end tags); counting is monotonic, so skipping some is exact.
+        let line = match &result {
+            Ok(Event::Text(_)) => 0,
+            Ok(Event::End(_)) if !state.stack.is_empty() => 0,
+            _ => lines.at(xml, start),
+        };
+        if end.saturating_sub(start) > limits.token {
+            return Err(state.too_long(lines.at(xml, start)));
+        }
+        match result {
+            Ok(event) => {
+                if state.event(event, line)? {
+                    return state.finish(line);
+                }
+            }
+            Err(err) => return Err(state.xml_err(lines.at(xml, end), err.to_string())),
+        }
+    }
+}
+
+/// 1-based line of a byte position, counting newlines incrementally (positions only grow).
+#[derive(Default)]
+struct Lines {
+    pos: usize,
+    newlines: u64,
+}
+
+impl Lines {
+    fn at(&mut self, xml: &[u8], pos: u64) -> u64 {
+        let pos = usize::try_from(pos).unwrap_or(usize::MAX).min(xml.len());
+        if pos > self.pos {
+            self.newlines += count_newlines(&xml[self.pos..pos]);
+            self.pos = pos;
+        }
+        self.newlines + 1
+    }
+}
+
+/// Newlines in `bytes`, 32 bytes at a time (a loop the compiler vectorizes).
+fn count_newlines(bytes: &[u8]) -> u64 {
+    let blocks = bytes.chunks_exact(32);
+    let rest = blocks.remainder();
+    let mut n: u64 = 0;
+    for block in blocks {
+        n += u64::from(block.iter().map(|&b| u8::from(b == b'\n')).sum::<u8>());
+    }
+    n + rest.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// Parse a sidecar from any buffered reader (UTF-8), holding one token at a time.
 pub(crate) fn parse<R: BufRead>(input: R, sidecar: &str, limits: Limits) -> Result<GranuleManifest, DmrppError> {
     let mut reader = Reader::from_reader(Counted::new(input, limits.token));
-    reader.config_mut().expand_empty_elements = true;
     let mut state = State::new(sidecar, limits);
     let mut buf = Vec::new();
     loop {
@@ -190,24 +288,49 @@ pub(crate) fn parse<R: BufRead>(input: R, sidecar: &str, limits: Limits) -> Resu
             Err(err) => {
                 let here = reader.get_ref().newlines + 1;
                 if reader.get_ref().over {
-                    return Err(DmrppError::TooLarge {
-                        file: state.file.clone(),
-                        line,
-                        what: format!("one XML token (tag or text) inside {}", state.owner_path()),
-                        limit: limits.token,
-                    });
+                    return Err(state.too_long(line));
                 }
                 return Err(state.xml_err(here, err.to_string()));
             }
         };
+        if state.event(event, line)? {
+            return state.finish(line);
+        }
+    }
+}
+
+impl State {
+    /// One XML token longer than [`Limits::token`], starting at `line`.
+    fn too_long(&self, line: u64) -> DmrppError {
+        DmrppError::TooLarge {
+            file: self.file.clone(),
+            line,
+            what: format!("one XML token (tag or text) inside {}", self.owner_path()),
+            limit: self.limits.token,
+        }
+    }
+
+    /// Whether the innermost element keeps its text (most text is indentation between tags).
+    fn keeps_text(&self) -> bool {
+        matches!(self.stack.last().map(|o| &o.frame), Some(Frame::Value { .. } | Frame::Text { .. }))
+    }
+
+    /// Handle one event; `true` at the end of the document.
+    fn event(&mut self, event: Event<'_>, line: u64) -> Result<bool, DmrppError> {
         match event {
-            Event::Start(e) => state.start(&e, line)?,
-            Event::End(_) => state.end(line)?,
-            Event::Text(t) => state.text(&t.xml10_content()),
-            Event::CData(t) => state.text(&t.xml10_content()),
+            Event::Start(e) => self.start(&e, line)?,
+            // `<x/>` is `<x></x>` (handled here rather than by the reader's
+            // `expand_empty_elements`, which costs it a second event per empty element).
+            Event::Empty(e) => {
+                self.start(&e, line)?;
+                self.end(line)?;
+            }
+            Event::End(_) => self.end(line)?,
+            Event::Text(t) if self.keeps_text() => self.text(&t.xml10_content()),
+            Event::CData(t) if self.keeps_text() => self.text(&t.xml10_content()),
             Event::GeneralRef(r) => {
                 let c = if r.is_char_ref() {
-                    r.resolve_char_ref().map_err(|err| state.xml_err(line, err.to_string()))?
+                    r.resolve_char_ref().map_err(|err| self.xml_err(line, err.to_string()))?
                 } else {
                     match &*r {
                         "lt" => Some('<'),
@@ -219,15 +342,15 @@ pub(crate) fn parse<R: BufRead>(input: R, sidecar: &str, limits: Limits) -> Resu
                     }
                 };
                 let Some(c) = c else {
-                    return Err(
-                        state.xml_err(line, format!("unknown entity &{};  (vz never expands DTD entities)", &*r))
-                    );
+                    return Err(self.xml_err(line, format!("unknown entity &{};  (vz never expands DTD entities)", &*r)));
                 };
-                state.text(c.encode_utf8(&mut [0; 4]));
+                self.text(c.encode_utf8(&mut [0; 4]));
             }
-            Event::Eof => return state.finish(line),
-            // Declarations, DOCTYPE (its entities are never expanded), comments, PIs.
+            Event::Eof => return Ok(true),
+            // Text nobody keeps, declarations, DOCTYPE (its entities are never expanded),
+            // comments, PIs.
             _ => {}
         }
+        Ok(false)
     }
 }

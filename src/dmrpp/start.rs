@@ -2,9 +2,11 @@
 //! variable, a Structure member, chunk lists, inline values, DAP attributes). Elements in
 //! impossible places are errors; unknown ones are problems and their subtree is skipped.
 
+use std::borrow::Cow;
+
 use quick_xml::events::BytesStart;
 
-use super::names::{byte_order, get, is_variable, join, number, position, resolve};
+use super::names::{self, byte_order, get, is_variable, join, number, parse_number, resolve};
 use super::parse::{AttrBuilder, Frame, State, TextKind};
 use super::types::{self, Atomic};
 use super::var::{shorten, ChunksSpec, Kind, RawChunk, VarBuilder};
@@ -17,9 +19,8 @@ const MAX_DEPTH: usize = 256;
 
 impl State {
     pub(super) fn start(&mut self, e: &BytesStart, line: u64) -> Result<(), DmrppError> {
-        let qname = e.name().as_ref().to_string();
-        let local = e.local_name().as_ref().to_string();
-        let local = local.as_str();
+        let qname = e.name().into_inner();
+        let local = names::local(qname);
         if self.stack.len() >= MAX_DEPTH {
             return Err(self.format_err(line, format!("<{qname}> nested deeper than {MAX_DEPTH} elements")));
         }
@@ -34,7 +35,7 @@ impl State {
             self.versioned = get(&attrs, "version").is_some();
             self.href = get(&attrs, "href").map(str::to_string);
             self.groups.push(GroupMeta { path: "/".into(), attributes: Vec::new() });
-            self.push(Frame::Dataset, line, &qname);
+            self.push(Frame::Dataset, line, qname);
             return Ok(());
         }
         // Decide from the parent what this element may be.
@@ -48,24 +49,24 @@ impl State {
             _ => 6,
         };
         match parent_kind {
-            0 => self.start_in_group(e, local, &qname, line),
-            1 => self.start_in_var(e, local, &qname, line),
+            0 => self.start_in_group(e, local, qname, line),
+            1 => self.start_in_var(e, local, qname, line),
             2 => match local {
                 "chunk" => self.start_chunk(e, line),
                 "chunkDimensionSizes" => {
                     self.push(
                         Frame::Text { kind: TextKind::ChunkDims, text: String::new(), over: false },
                         line,
-                        &qname,
+                        qname,
                     );
                     Ok(())
                 }
-                "block" => self.start_in_var(e, local, &qname, line),
+                "block" => self.start_in_var(e, local, qname, line),
                 _ if is_variable(local) || matches!(local, "Group" | "Dataset" | "Dimension") => {
                     Err(self.format_err(line, format!("<{qname}> inside <dmrpp:chunks>")))
                 }
                 _ => {
-                    self.push(Frame::Skip, line, &qname);
+                    self.push(Frame::Skip, line, qname);
                     Ok(())
                 }
             },
@@ -74,11 +75,11 @@ impl State {
                     "Value" => {
                         let attrs = self.attributes(e, line)?;
                         let text = get(&attrs, "value").unwrap_or_default().to_string();
-                        self.push(Frame::Value { text, over: false }, line, &qname);
+                        self.push(Frame::Value { text, over: false }, line, qname);
                     }
-                    "Attribute" => self.start_attribute(e, &qname, line)?,
+                    "Attribute" => self.start_attribute(e, qname, line)?,
                     // OtherXML content and anything else: not kept.
-                    _ => self.push(Frame::Skip, line, &qname),
+                    _ => self.push(Frame::Skip, line, qname),
                 }
                 Ok(())
             }
@@ -98,9 +99,9 @@ impl State {
                         }),
                         _ => {}
                     }
-                    self.push(Frame::Leaf, line, &qname);
+                    self.push(Frame::Leaf, line, qname);
                 } else {
-                    self.push(Frame::Skip, line, &qname);
+                    self.push(Frame::Skip, line, qname);
                 }
                 Ok(())
             }
@@ -113,14 +114,14 @@ impl State {
                     }
                     Frame::Skip
                 };
-                self.push(frame, line, &qname);
+                self.push(frame, line, qname);
                 Ok(())
             }
             _ => {
                 if matches!(self.stack.last().map(|o| &o.frame), Some(Frame::Value { .. })) {
                     return Err(self.format_err(line, format!("<{qname}> inside <Value>")));
                 }
-                self.push(Frame::Skip, line, &qname);
+                self.push(Frame::Skip, line, qname);
                 Ok(())
             }
         }
@@ -252,13 +253,31 @@ impl State {
     }
 
     pub(super) fn start_chunk(&mut self, e: &BytesStart, line: u64) -> Result<(), DmrppError> {
-        let attrs = self.attributes(e, line)?;
-        let qname = e.name().as_ref().to_string();
+        // One pass over the attributes, with the checks of `attributes`, keeping the first of
+        // each one a chunk has (the hottest element: one per chunk).
+        let [mut offset, mut n_bytes, mut position, mut fm, mut href, mut order] = [None, None, None, None, None, None];
+        for a in e.attributes() {
+            let (key, value) = self.attribute(e, a, line)?;
+            let slot = match key {
+                "offset" => &mut offset,
+                "nBytes" => &mut n_bytes,
+                "chunkPositionInArray" => &mut position,
+                "fm" => &mut fm,
+                "href" => &mut href,
+                "byteOrder" => &mut order,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(value);
+            }
+        }
+        let Some(v) = self.var_mut() else {
+            return Err(self.format_err(line, "<dmrpp:chunk> outside a variable"));
+        };
         let parsed = (|| -> Result<RawChunk, String> {
-            let offset = number::<u64>(&attrs, "offset")?.ok_or("dmrpp:chunk without offset")?;
-            let length = number::<u64>(&attrs, "nBytes")?.ok_or("dmrpp:chunk without nBytes")?;
-            let position = get(&attrs, "chunkPositionInArray").map(position).transpose()?;
-            let filter_mask = match get(&attrs, "fm") {
+            let offset = parse_number::<u64>("offset", offset.as_deref())?.ok_or("dmrpp:chunk without offset")?;
+            let length = parse_number::<u64>("nBytes", n_bytes.as_deref())?.ok_or("dmrpp:chunk without nBytes")?;
+            let filter_mask = match fm.as_deref() {
                 None => 0,
                 Some(t) => match t.trim().strip_prefix("0x") {
                     Some(hex) => {
@@ -267,18 +286,23 @@ impl State {
                     None => t.trim().parse::<u32>().map_err(|_| format!("fm=`{}` is not a number", shorten(t)))?,
                 },
             };
-            let href = get(&attrs, "href").map(str::to_string);
-            let byte_order = get(&attrs, "byteOrder").and_then(byte_order);
+            let position = match position.as_deref() {
+                Some(text) => {
+                    let start = v.positions.len();
+                    names::position(text, &mut v.positions)?;
+                    Some(start..v.positions.len())
+                }
+                None => None,
+            };
+            let href = href.map(Cow::into_owned);
+            let byte_order = order.as_deref().and_then(byte_order);
             Ok(RawChunk { offset, length, position, filter_mask, href, byte_order })
         })();
-        let Some(v) = self.var_mut() else {
-            return Err(self.format_err(line, "<dmrpp:chunk> outside a variable"));
-        };
         match parsed {
             Ok(c) => v.raw_chunks.push(c),
             Err(err) => v.fatal.push(format!("line {line}: {err}")),
         }
-        self.push(Frame::Leaf, line, &qname);
+        self.push(Frame::Leaf, line, e.name().into_inner());
         Ok(())
     }
 

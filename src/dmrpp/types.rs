@@ -124,6 +124,12 @@ fn parse_int(text: &str) -> Option<i128> {
 /// Parse a float, accepting the spellings C++ streams write for NaN and infinities.
 fn parse_float(text: &str) -> Option<f64> {
     let t = text.trim();
+    // Plain numbers (they end in a digit or a point) need no spelling check.
+    if t.ends_with(|c: char| c.is_ascii_digit() || c == '.') {
+        if let Ok(v) = t.parse::<f64>() {
+            return Some(v);
+        }
+    }
     match t.to_ascii_lowercase().as_str() {
         "nan" | "+nan" | "-nan" | "nanf" => Some(f64::NAN),
         "inf" | "+inf" | "infinity" | "inff" => Some(f64::INFINITY),
@@ -237,20 +243,16 @@ pub(crate) fn encode_fill(dtype: &Datatype, text: &str) -> Result<Option<Vec<u8>
 
 /// The JSON value of one DAP attribute `<Value>` of atomic type `atomic`. Numbers that do not
 /// parse, and non-finite floats (JSON has none), are kept as their text.
-pub(crate) fn attr_json(atomic: Option<Atomic>, text: &str) -> serde_json::Value {
+pub(crate) fn attr_json(atomic: Option<Atomic>, text: String) -> serde_json::Value {
     use serde_json::Value;
     match atomic {
-        Some(Atomic::Int { signed: true, .. }) => {
-            text.trim().parse::<i64>().map(Value::from).unwrap_or_else(|_| text.into())
-        }
-        Some(Atomic::Int { signed: false, .. }) => {
-            text.trim().parse::<u64>().map(Value::from).unwrap_or_else(|_| text.into())
-        }
-        Some(Atomic::Float { .. }) => parse_float(text)
-            .and_then(serde_json::Number::from_f64)
-            .map(Value::Number)
-            .unwrap_or_else(|| text.trim().into()),
-        _ => text.into(),
+        Some(Atomic::Int { signed: true, .. }) => text.trim().parse::<i64>().map_or(Value::String(text), Value::from),
+        Some(Atomic::Int { signed: false, .. }) => text.trim().parse::<u64>().map_or(Value::String(text), Value::from),
+        Some(Atomic::Float { .. }) => match parse_float(&text).and_then(serde_json::Number::from_f64) {
+            Some(n) => Value::Number(n),
+            None => text.trim().into(),
+        },
+        _ => Value::String(text),
     }
 }
 

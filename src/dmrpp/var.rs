@@ -26,8 +26,9 @@ pub(crate) enum Kind {
 pub(crate) struct RawChunk {
     pub offset: u64,
     pub length: u64,
-    /// `chunkPositionInArray`: element coordinates of the chunk's first element.
-    pub position: Option<Vec<u64>>,
+    /// `chunkPositionInArray`: element coordinates of the chunk's first element, as a range of
+    /// [`VarBuilder::positions`].
+    pub position: Option<std::ops::Range<usize>>,
     pub filter_mask: u32,
     pub href: Option<String>,
     pub byte_order: Option<ByteOrder>,
@@ -72,6 +73,8 @@ pub(crate) struct VarBuilder {
     pub chunks: Option<ChunksSpec>,
     pub chunk_dims: Option<Vec<u64>>,
     pub raw_chunks: Vec<RawChunk>,
+    /// The `chunkPositionInArray` values of all chunks, one after the other.
+    pub positions: Vec<u64>,
     pub inline: Option<Inline>,
     pub fixed_string: Option<(u32, StringPadding)>,
     /// Number of HDF4 `dmrpp:block` elements seen.
@@ -96,6 +99,7 @@ impl VarBuilder {
             chunks: None,
             chunk_dims: None,
             raw_chunks: Vec::new(),
+            positions: Vec::new(),
             inline: None,
             fixed_string: None,
             blocks: 0,
@@ -236,7 +240,8 @@ impl VarBuilder {
             let grid: Vec<u64> =
                 self.shape.iter().zip(&chunk_shape).map(|(&n, &c)| if c == 0 { 0 } else { n.div_ceil(c) }).collect();
             for raw in &self.raw_chunks {
-                let coords = match &raw.position {
+                let position = raw.position.clone().map(|r| &self.positions[r]);
+                let coords = match position {
                     Some(pos) if layout == Layout::Chunked => {
                         if pos.len() != chunk_shape.len() {
                             return Err(vec![format!("chunkPositionInArray {pos:?} has the wrong rank")]);
