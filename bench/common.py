@@ -1,0 +1,61 @@
+"""common.py - what the bench/ scripts share: where vz is, the machine record, result files.
+
+Every script writes its results as JSON into bench-data/results/ (git-ignored), one file stamped
+with the time of the run and one fixed name that always holds the latest run, and records the
+machine (CPU, memory, load, library versions) with them, because the figures depend on it.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+def default_vz() -> str:
+    """The release vz binary of $CARGO_TARGET_DIR (default target/)."""
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
+    return os.path.join(target, "release", "vz")
+
+
+def machine() -> dict:
+    """CPU, memory, platform, load average and the versions of the Python baselines."""
+    info = {"platform": platform.platform(), "python": platform.python_version(),
+            "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            info["mem_total"] = f.readline().split(":", 1)[1].strip()
+    except OSError:
+        pass
+    try:
+        import h5py
+        import kerchunk
+        info.update(h5py=h5py.__version__, hdf5=h5py.version.hdf5_version, kerchunk=kerchunk.__version__)
+    except ImportError:
+        pass
+    return info
+
+
+def write_results(out_dir: str, name: str, results: dict, latest: str | None = None) -> str:
+    """Write `results` as <name>-<time>.json and `latest` (default <name>-latest.json) in
+    `out_dir`; return the path of the first."""
+    os.makedirs(out_dir, exist_ok=True)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    text = json.dumps(results, indent=1)
+    for fname in ("%s-%s.json" % (name, stamp), latest or "%s-latest.json" % name):
+        with open(os.path.join(out_dir, fname), "w") as f:
+            f.write(text + "\n")
+    return os.path.join(out_dir, "%s-%s.json" % (name, stamp))
+
+
+def now() -> str:
+    """The time of the run, as recorded in every results file."""
+    return _dt.datetime.now().isoformat(timespec="seconds")
