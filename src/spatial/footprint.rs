@@ -67,6 +67,16 @@ pub(crate) fn valid(lat: f64, lon: f64) -> Option<(f64, f64)> {
 impl Track {
     /// The footprint of `rows` (clipped to the track) with H3 cells at `res`.
     pub fn footprint(&self, rows: Range<u64>, res: h3o::Resolution) -> Footprint {
+        self.summarise(rows, Some(res))
+    }
+
+    /// The footprint of `rows` without H3 cells (`h3` is empty): for a summary whose cells are
+    /// not needed (a granule's whole track), where they would be most of the cost.
+    pub fn outline(&self, rows: Range<u64>) -> Footprint {
+        self.summarise(rows, None)
+    }
+
+    fn summarise(&self, rows: Range<u64>, res: Option<h3o::Resolution>) -> Footprint {
         let n = self.lat.len().min(self.lon.len()) as u64;
         let rows = rows.start.min(n)..rows.end.min(n).max(rows.start.min(n));
         let (s, e) = (rows.start as usize, rows.end as usize);
@@ -80,10 +90,13 @@ impl Track {
         if good.is_empty() {
             return Footprint { rows, points: 0, bbox: None, wkb: None, h3: Vec::new(), time };
         }
-        let mut h3: Vec<u64> = good
-            .iter()
-            .filter_map(|&(lon, lat)| h3o::LatLng::new(lat, lon).ok().map(|ll| u64::from(ll.to_cell(res))))
-            .collect();
+        let mut h3: Vec<u64> = match res {
+            Some(res) => good
+                .iter()
+                .filter_map(|&(lon, lat)| h3o::LatLng::new(lat, lon).ok().map(|ll| u64::from(ll.to_cell(res))))
+                .collect(),
+            None => Vec::new(),
+        };
         h3.sort_unstable();
         h3.dedup();
         let (ymin, ymax) = good.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
