@@ -91,10 +91,14 @@ impl Track {
             return Footprint { rows, points: 0, bbox: None, wkb: None, h3: Vec::new(), time };
         }
         let mut h3: Vec<u64> = match res {
-            Some(res) => good
-                .iter()
-                .filter_map(|&(lon, lat)| h3o::LatLng::new(lat, lon).ok().map(|ll| u64::from(ll.to_cell(res))))
-                .collect(),
+            Some(res) => {
+                // Neighbouring track points mostly fall in the same cell: the indexer reuses its
+                // last face-coordinates → cell step (exact; h3o's cache for sequences of points).
+                let mut indexer = h3o::LatLngIndexer::default();
+                good.iter()
+                    .filter_map(|&(lon, lat)| h3o::LatLng::new(lat, lon).ok().map(|ll| u64::from(indexer.to_cell(ll, res))))
+                    .collect()
+            }
             None => Vec::new(),
         };
         h3.sort_unstable();
