@@ -132,3 +132,29 @@ fn geometry(pts: impl Iterator<Item = Option<(f64, f64)>>, valid_count: usize) -
         _ => wkb::multi_line_string(&parts),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outline_is_the_footprint_without_cells() {
+        // 3,000 points 20 m apart heading north-east over several res-7 cells, one missing row.
+        let mut lat: Vec<f64> = (0..3000).map(|i| 62.0 + f64::from(i) * 1.8e-4).collect();
+        let lon: Vec<f64> = (0..3000).map(|i| -45.0 + f64::from(i) * 1.0e-4).collect();
+        lat[1500] = f64::NAN;
+        let time = Some((0..3000).map(f64::from).collect());
+        let t = Track { lat, lon, time };
+        let res = h3o::Resolution::Seven;
+        let full = t.footprint(100..2900, res);
+        let outline = t.outline(100..2900);
+        assert!(full.h3.len() > 3, "crosses several cells: {}", full.h3.len());
+        assert!(outline.h3.is_empty());
+        assert_eq!(Footprint { h3: Vec::new(), ..full.clone() }, outline);
+        let direct: std::collections::BTreeSet<u64> = (100..2900)
+            .filter(|&i| i != 1500)
+            .map(|i| u64::from(h3o::LatLng::new(t.lat[i], t.lon[i]).map(|ll| ll.to_cell(res)).expect("valid")))
+            .collect();
+        assert_eq!(full.h3, direct.into_iter().collect::<Vec<_>>(), "every point's own cell, sorted, unique");
+    }
+}
