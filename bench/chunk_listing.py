@@ -26,11 +26,9 @@ Writes bench-data/results/chunk_listing-<time>.json (and chunk_listing-latest.js
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import glob
 import json
 import os
-import platform
 import select
 import statistics
 import subprocess
@@ -38,7 +36,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from common import REPO, default_vz, machine, now, write_results  # noqa: E402
 TOOLS = ("vz", "h5py", "kerchunk")
 
 
@@ -308,33 +307,6 @@ def targets(results: dict) -> list[str]:
     return out
 
 
-def machine() -> dict:
-    info = {"platform": platform.platform(), "python": platform.python_version(),
-            "cpus": os.cpu_count(), "loadavg_at_start": os.getloadavg()}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    info["cpu"] = line.split(":", 1)[1].strip()
-                    break
-        with open("/proc/meminfo") as f:
-            info["mem_total"] = f.readline().split(":", 1)[1].strip()
-    except OSError:
-        pass
-    try:
-        import h5py
-        import kerchunk
-        info.update(h5py=h5py.__version__, hdf5=h5py.version.hdf5_version, kerchunk=kerchunk.__version__)
-    except ImportError:
-        pass
-    return info
-
-
-def default_vz() -> str:
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
-    return os.path.join(target, "release", "vz")
-
-
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -360,7 +332,7 @@ def main(argv=None) -> None:
     if "vz" in tools and not os.access(args.vz, os.X_OK):
         p.error("no vz binary at %s (cargo build --release, or --vz / $VZ_BIN)" % args.vz)
 
-    results = {"time": _dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
+    results = {"time": now(), "machine": machine(),
                "config": {"runs": args.runs, "runs_1m": args.runs_1m, "cap_seconds": args.kerchunk_cap,
                           "tools": tools, "vz": args.vz}}
     if "vz" in tools:
@@ -398,15 +370,8 @@ def main(argv=None) -> None:
         for line in results["targets"]:
             print("  " + line)
 
-    out = args.out or os.path.join(args.data, "results")
-    os.makedirs(out, exist_ok=True)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    text = json.dumps(results, indent=1)
-    for name in ("chunk_listing-%s.json" % stamp, "chunk_listing-latest.json"):
-        with open(os.path.join(out, name), "w") as f:
-            f.write(text + "\n")
-    print("\nresults: %s" % os.path.join(out, "chunk_listing-%s.json" % stamp))
-
+    path = write_results(args.out or os.path.join(args.data, "results"), "chunk_listing", results)
+    print("\nresults: %s" % path)
 
 if __name__ == "__main__":
     main()

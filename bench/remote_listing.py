@@ -16,7 +16,6 @@ wall time shows the cost of round trips. Writes bench-data/results/remote-<time>
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import glob
 import json
 import os
@@ -26,9 +25,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from chunk_listing import default_vz, machine, vz_pieces  # noqa: E402
+from chunk_listing import vz_pieces  # noqa: E402
+from common import REPO, default_vz, machine, now, write_results  # noqa: E402
 
 LOG_LINE = re.compile(r"^req (\d+) (\S+) (\S+) range=(\S+) status=(\d+) body=(\d+)")
 
@@ -173,15 +172,9 @@ def main(argv=None) -> None:
                  max((r["round_trips"] for r in g if r["round_trips"] is not None), default="?"),
                  max(r["percent_of_file"] for r in g)))
 
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    results = {"time": _dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
+    results = {"time": now(), "machine": machine(),
                "config": {"delay_ms": args.delay_ms, "vz": args.vz, "server": args.server}, "files": rows}
-    text = json.dumps(results, indent=1)
-    for name in ("remote-%s.json" % stamp, "remote-latest.json"):
-        with open(os.path.join(out_dir, name), "w") as f:
-            f.write(text + "\n")
-    print("\nresults: %s" % os.path.join(out_dir, "remote-%s.json" % stamp))
-
+    print("\nresults: %s" % write_results(out_dir, "remote", results))
 
 if __name__ == "__main__":
     main()

@@ -4,13 +4,16 @@
 #   2. build vz (release) and examples/range_server
 #   3. local chunk listing: vz vs h5py chunk_iter vs kerchunk, side by side
 #   4. remote: vz over HTTP (requests, bytes, sequential round trips per granule)
+#   5. vz index vs kerchunk (+ bbox pass), and vz index over moto's S3 (issue 4;
+#      bench/run_index.sh runs this step alone)
 # Results: printed tables + bench-data/results/*.json. See docs/benchmarks.md.
 #
 # Environment: VZ_PYTHON (python with h5py, kerchunk, fsspec; default .venv/bin/python),
 # VZ_SHARED (folder with tools/make_atl06.py; default ../shared), CARGO_TARGET_DIR,
 # VZ_RUNS (timed runs per tool and granule, default 5), VZ_CAP (seconds per run before a
 # tool is reported as "> cap", default 120), VZ_DELAY_MS (simulated latency for the
-# remote part, default 0). Extra arguments go to bench/chunk_listing.py.
+# remote part, default 0), VZ_INDEX_CAP (seconds one `vz index` benchmark run over all granules
+# may take, default 300). Extra arguments go to bench/chunk_listing.py.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,3 +35,9 @@ echo "== local chunk listing"
 
 echo "== remote (HTTP range server on 127.0.0.1)"
 "$VZ_PYTHON" bench/remote_listing.py --delay-ms "${VZ_DELAY_MS:-0}"
+
+echo "== vz index vs kerchunk (+ S3 on moto)"
+"$VZ_PYTHON" bench/index.py --runs "${VZ_RUNS:-5}" --cap "${VZ_INDEX_CAP:-300}"
+
+echo "== vz subset vs Python baselines (+ S3 on moto)"
+"$VZ_PYTHON" bench/subset.py --vz "$target/release/vz" --runs "${VZ_RUNS:-3}"

@@ -129,13 +129,11 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<u8> {
         out(&serde_json::to_string_pretty(&report)?)?;
         out("\n")?;
     } else {
-        let (mut chunks, mut tagged, mut read, mut requests) = (0, 0, 0, 0);
+        let (mut chunks, mut tagged) = (0, 0);
         for g in &report.granules {
-            if let GranuleOutcome::Indexed { chunks: c, tagged_chunks, io, problems, location, .. } = g {
+            if let GranuleOutcome::Indexed { chunks: c, tagged_chunks, problems, location, .. } = g {
                 chunks += c;
                 tagged += tagged_chunks;
-                read += io.bytes;
-                requests += io.requests;
                 for p in problems {
                     eprintln!("vz: {location}: {p}");
                 }
@@ -143,10 +141,11 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<u8> {
         }
         out(&format!(
             "indexed {indexed}, skipped {skipped} (unchanged), failed {failed} of {} granules in {:.2} s\n\
-             {chunks} chunks ({tagged} with footprints), {requests} requests, {} read\ncatalog: {}\n",
+             {chunks} chunks ({tagged} with footprints), {} requests, {} read\ncatalog: {}\n",
             locations.len(),
             report.seconds,
-            bytes(read),
+            report.io.requests,
+            bytes(report.io.bytes),
             report.output
         ))?;
     }

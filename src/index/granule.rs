@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::time::Instant;
 
 use super::{wkb, DmrppMode, GranuleOutcome, IndexOptions};
-use crate::catalog::{self, CatalogEntry, CatalogStore, PreviousEntry, ChunkSpatial, GeolocationInfo, GranuleInfo, TimeUnits};
+use crate::catalog::{self, CatalogEntry, CatalogError, CatalogStore, ChunkSpatial, GeolocationInfo, GranuleInfo, ParquetFile, PreviousEntry, TimeUnits};
 use crate::{dmrpp, hdf5};
 use crate::manifest::{GranuleManifest, Problem};
 use crate::source::{ByteSource, ObjectSource, SourceError};
@@ -65,13 +65,22 @@ pub(super) async fn index_one(location: &str, opts: &IndexOptions, catalog: &Cat
         Err(e) => return failed(location, e),
     };
     let info = GranuleInfo { id: id.clone(), etag: meta.e_tag.clone(), last_modified_ms: Some(meta.last_modified.timestamp_millis()) };
-    let entry = tag(manifest, &source, opts, info).await;
+    let groups = spatial::find_geolocated_groups(&manifest, &opts.geo);
+    let tracks = read_tracks(&manifest, &groups, &source).await;
+    // Footprints and Parquet encoding are CPU work: they run on the blocking pool, not on the
+    // thread that drives the granules' I/O, so granules indexed at once use every core.
+    let res = opts.geo.h3_resolution;
+    let work = tokio::task::spawn_blocking(move || {
+        let entry = tag(manifest, &groups, tracks, res, info);
+        encode(&entry).map(|files| (entry, files))
+    });
+    let (entry, files) = match work.await {
+        Ok(Ok(done)) => done,
+        Ok(Err(e)) => return failed(location, e),
+        Err(e) => return failed(location, format!("indexing stopped: {e}")),
+    };
     let tagged_chunks = entry.spatial.values().map(|(_, v)| v.len()).sum();
     let groups = entry.geolocation.len();
-    let files = match (catalog::encode_chunks(&entry), catalog::encode_arrays(&entry), catalog::encode_granule(&entry)) {
-        (Ok(c), Ok(a), Ok(g)) => [c, a, g],
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return failed(location, e),
-    };
     // The granules file goes last: its presence marks the granule as completely indexed.
     for file in &files {
         if let Err(e) = catalog.put(&id, file).await {
@@ -153,13 +162,26 @@ fn to_spatial(f: Footprint, units: Option<TimeUnits>) -> ChunkSpatial {
     }
 }
 
-/// Find geolocated groups, read their tracks, and give every chunk of their arrays the
-/// footprint of its rows. A group whose track cannot be read becomes a problem of the granule.
-async fn tag(mut manifest: GranuleManifest, source: &dyn ByteSource, opts: &IndexOptions, info: GranuleInfo) -> CatalogEntry {
-    let res = opts.geo.h3_resolution;
-    let groups = spatial::find_geolocated_groups(&manifest, &opts.geo);
-    let tracks: Vec<Result<Track, spatial::SpatialError>> =
-        futures::future::join_all(groups.iter().map(|g| spatial::read_track(&manifest, g, source))).await;
+/// The three table files of a granule, granules last (see [`index_one`]).
+fn encode(entry: &CatalogEntry) -> Result<[ParquetFile; 3], CatalogError> {
+    Ok([catalog::encode_chunks(entry)?, catalog::encode_arrays(entry)?, catalog::encode_granule(entry)?])
+}
+
+/// The tracks of `groups`, read at once; a track that cannot be read is kept as the reason why.
+async fn read_tracks(manifest: &GranuleManifest, groups: &[GeolocatedGroup], source: &dyn ByteSource) -> Vec<Result<Track, String>> {
+    let reads = groups.iter().map(|g| spatial::read_track(manifest, g, source));
+    futures::future::join_all(reads).await.into_iter().map(|t| t.map_err(|e| e.to_string())).collect()
+}
+
+/// Give every chunk of the arrays of `groups` the footprint of its rows, from the groups' `tracks`.
+/// A group whose track could not be read becomes a problem of the granule.
+fn tag(
+    mut manifest: GranuleManifest,
+    groups: &[GeolocatedGroup],
+    tracks: Vec<Result<Track, String>>,
+    res: h3o::Resolution,
+    info: GranuleInfo,
+) -> CatalogEntry {
     let mut spatial_map = HashMap::new();
     let mut geolocation = Vec::new();
     let mut parts = Vec::new();
@@ -174,7 +196,8 @@ async fn tag(mut manifest: GranuleManifest, source: &dyn ByteSource, opts: &Inde
             }
         };
         let units = time_units(&manifest, g);
-        let whole = to_spatial(track.footprint(0..g.rows, res), units);
+        // The granule keeps only the line and the time range of the whole track: no H3 cells.
+        let whole = to_spatial(track.outline(0..g.rows), units);
         parts.extend(whole.wkb.clone());
         if let Some((a, b)) = whole.time {
             time = Some(time.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));

@@ -125,6 +125,9 @@ pub struct IndexReport {
     pub granules: Vec<GranuleOutcome>,
     /// Wall time.
     pub seconds: f64,
+    /// Reads of the indexed granules, summed over them (round trips too: granules indexed at
+    /// once overlap theirs). Catalog reads and writes and sidecar probes are not counted.
+    pub io: StatsSnapshot,
 }
 
 impl IndexReport {
@@ -173,5 +176,13 @@ pub async fn index_granules(
         .buffer_unordered(opts.concurrency.max(1))
         .collect()
         .await;
-    Ok(IndexReport { output: catalog.to_string(), granules, seconds: started.elapsed().as_secs_f64() })
+    let mut io = StatsSnapshot::default();
+    for g in &granules {
+        if let GranuleOutcome::Indexed { io: one, .. } = g {
+            io.requests += one.requests;
+            io.bytes += one.bytes;
+            io.round_trips += one.round_trips;
+        }
+    }
+    Ok(IndexReport { output: catalog.to_string(), granules, seconds: started.elapsed().as_secs_f64(), io })
 }

@@ -67,6 +67,16 @@ pub(crate) fn valid(lat: f64, lon: f64) -> Option<(f64, f64)> {
 impl Track {
     /// The footprint of `rows` (clipped to the track) with H3 cells at `res`.
     pub fn footprint(&self, rows: Range<u64>, res: h3o::Resolution) -> Footprint {
+        self.summarise(rows, Some(res))
+    }
+
+    /// The footprint of `rows` without H3 cells (`h3` is empty): for a summary whose cells are
+    /// not needed (a granule's whole track), where they would be most of the cost.
+    pub fn outline(&self, rows: Range<u64>) -> Footprint {
+        self.summarise(rows, None)
+    }
+
+    fn summarise(&self, rows: Range<u64>, res: Option<h3o::Resolution>) -> Footprint {
         let n = self.lat.len().min(self.lon.len()) as u64;
         let rows = rows.start.min(n)..rows.end.min(n).max(rows.start.min(n));
         let (s, e) = (rows.start as usize, rows.end as usize);
@@ -80,10 +90,17 @@ impl Track {
         if good.is_empty() {
             return Footprint { rows, points: 0, bbox: None, wkb: None, h3: Vec::new(), time };
         }
-        let mut h3: Vec<u64> = good
-            .iter()
-            .filter_map(|&(lon, lat)| h3o::LatLng::new(lat, lon).ok().map(|ll| u64::from(ll.to_cell(res))))
-            .collect();
+        let mut h3: Vec<u64> = match res {
+            Some(res) => {
+                // Neighbouring track points mostly fall in the same cell: the indexer reuses its
+                // last face-coordinates → cell step (exact; h3o's cache for sequences of points).
+                let mut indexer = h3o::LatLngIndexer::default();
+                good.iter()
+                    .filter_map(|&(lon, lat)| h3o::LatLng::new(lat, lon).ok().map(|ll| u64::from(indexer.to_cell(ll, res))))
+                    .collect()
+            }
+            None => Vec::new(),
+        };
         h3.sort_unstable();
         h3.dedup();
         let (ymin, ymax) = good.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
@@ -113,5 +130,31 @@ fn geometry(pts: impl Iterator<Item = Option<(f64, f64)>>, valid_count: usize) -
     match parts.as_slice() {
         [one] => wkb::line_string(one),
         _ => wkb::multi_line_string(&parts),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outline_is_the_footprint_without_cells() {
+        // 3,000 points 20 m apart heading north-east over several res-7 cells, one missing row.
+        let mut lat: Vec<f64> = (0..3000).map(|i| 62.0 + f64::from(i) * 1.8e-4).collect();
+        let lon: Vec<f64> = (0..3000).map(|i| -45.0 + f64::from(i) * 1.0e-4).collect();
+        lat[1500] = f64::NAN;
+        let time = Some((0..3000).map(f64::from).collect());
+        let t = Track { lat, lon, time };
+        let res = h3o::Resolution::Seven;
+        let full = t.footprint(100..2900, res);
+        let outline = t.outline(100..2900);
+        assert!(full.h3.len() > 3, "crosses several cells: {}", full.h3.len());
+        assert!(outline.h3.is_empty());
+        assert_eq!(Footprint { h3: Vec::new(), ..full.clone() }, outline);
+        let direct: std::collections::BTreeSet<u64> = (100..2900)
+            .filter(|&i| i != 1500)
+            .map(|i| u64::from(h3o::LatLng::new(t.lat[i], t.lon[i]).map(|ll| ll.to_cell(res)).expect("valid")))
+            .collect();
+        assert_eq!(full.h3, direct.into_iter().collect::<Vec<_>>(), "every point's own cell, sorted, unique");
     }
 }
