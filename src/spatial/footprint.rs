@@ -6,8 +6,10 @@ use super::{line, lon_range, wkb, Track};
 
 /// Consecutive valid points farther apart than this (km) break the geometry.
 pub const GAP_KM: f64 = 1.0;
-/// Douglas–Peucker tolerance of footprint geometries, degrees (about 1.1 m of latitude).
-pub const SIMPLIFY_TOLERANCE_DEG: f64 = 1e-5;
+/// Douglas–Peucker tolerance of footprint geometries, degrees of latitude (about 11 m; longitude is
+/// scaled by cos(latitude), see `line::simplify`). Laser footprints are ~17 m wide: a finer track
+/// only copies the metre-level scatter of the points into every chunk row of every array.
+pub const SIMPLIFY_TOLERANCE_DEG: f64 = 1e-4;
 
 /// A longitude/latitude box, OGC:CRS84 degrees. `xmin > xmax` when it crosses the antimeridian.
 #[derive(Clone, Copy, Debug, PartialEq)]

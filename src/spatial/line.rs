@@ -58,11 +58,23 @@ fn flush(parts: &mut Vec<Vec<Xy>>, cur: &mut Vec<Xy>) {
     }
 }
 
-/// Douglas–Peucker simplification with tolerance `tol` (degrees, planar); the endpoints always stay.
+/// Smallest longitude scale [`simplify`] uses (cos 89.4°): nearer the pole, longitude differences
+/// still count a little, so a track circling the pole is not collapsed.
+pub const MIN_LON_SCALE: f64 = 0.01;
+
+/// Douglas–Peucker simplification with tolerance `tol` in degrees of latitude, longitude scaled by
+/// `cos(mean latitude)` (at least [`MIN_LON_SCALE`]) so the tolerance is about the same distance in
+/// both directions; the endpoints always stay. Every dropped point lies within `tol` of latitude and
+/// `tol / scale` of longitude of the simplified line.
 pub fn simplify(pts: &[Xy], tol: f64) -> Vec<Xy> {
     if pts.len() < 3 {
         return pts.to_vec();
     }
+    let mean_lat = pts.iter().map(|p| p.1).sum::<f64>() / pts.len() as f64;
+    let k = mean_lat.to_radians().cos().max(MIN_LON_SCALE);
+    let scaled: Vec<Xy> = pts.iter().map(|p| (p.0 * k, p.1)).collect();
+    let pts_in = pts;
+    let pts = scaled.as_slice();
     let mut keep = vec![false; pts.len()];
     keep[0] = true;
     keep[pts.len() - 1] = true;
@@ -85,7 +97,7 @@ pub fn simplify(pts: &[Xy], tol: f64) -> Vec<Xy> {
             stack.push((far, b));
         }
     }
-    pts.iter().zip(keep).filter_map(|(p, k)| k.then_some(*p)).collect()
+    pts_in.iter().zip(keep).filter_map(|(p, k)| k.then_some(*p)).collect()
 }
 
 /// Planar distance from `p` to the segment `a`–`b`.

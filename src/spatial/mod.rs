@@ -8,7 +8,7 @@ mod aoi;
 mod error;
 mod footprint;
 mod groups;
-mod line;
+pub mod line;
 mod lon_range;
 mod track;
 pub mod wkb;

@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use crate::catalog::{CatalogEntry, ChunkSpatial, GeolocationInfo};
 use crate::manifest::ArrayMeta;
-use crate::spatial::{wkb, Aoi, SIMPLIFY_TOLERANCE_DEG};
+use crate::spatial::{line, wkb, Aoi, SIMPLIFY_TOLERANCE_DEG};
 
 use super::SubsetError;
 
@@ -72,17 +72,19 @@ fn merge(mut ranges: Vec<Range<u64>>) -> Vec<Range<u64>> {
 }
 
 /// Whether a chunk's rows may hold a point of the area: its H3 cells meet the area's cells, and
-/// its track's box, widened by ten times the track simplification tolerance (so no simplified-away
-/// point is lost), meets the area. The box test trims the ring of neighbour cells the covering adds.
+/// its track's box, widened by the simplification tolerance (every simplified-away point lies within
+/// it: `tol` of latitude, `tol / cos(latitude)` of longitude), meets the area. The box test trims
+/// the ring of neighbour cells the covering adds.
 fn may_meet(t: &ChunkSpatial, cells: &HashSet<u64>, aoi: &Aoi) -> bool {
     if !t.h3.iter().any(|c| cells.contains(c)) {
         return false;
     }
-    let m = 10.0 * SIMPLIFY_TOLERANCE_DEG;
-    match t.wkb.as_deref().and_then(wkb::line_bbox) {
-        Some((x0, y0, x1, y1)) => aoi.meets_box(x0 - m, y0 - m, x1 + m, y1 + m),
-        None => true,
-    }
+    let Some((x0, y0, x1, y1)) = t.wkb.as_deref().and_then(wkb::line_bbox) else { return true };
+    // Twice the tolerance: a margin for rounding, and the scale is taken at the box's worst latitude.
+    let my = 2.0 * SIMPLIFY_TOLERANCE_DEG;
+    let scale = y0.abs().max(y1.abs()).to_radians().cos().max(line::MIN_LON_SCALE);
+    let mx = my / scale;
+    aoi.meets_box(x0 - mx, y0 - my, x1 + mx, y1 + my)
 }
 
 /// Plan one granule: candidate rows per geolocated group, and the arrays behind each column.
