@@ -327,11 +327,13 @@ pub async fn open_catalog(opts: &SubsetOptions) -> Result<(Vec<String>, CatalogS
 /// [`GranuleSubset::error`] instead.
 pub async fn run_subset(aoi: &Aoi, opts: &SubsetOptions, progress: &(dyn Fn(&GranuleSubset) + Sync)) -> Result<SubsetResult, SubsetError> {
     let (ids, catalog) = open_catalog(opts).await?;
-    let cells_cache: tokio::sync::Mutex<std::collections::HashMap<u8, Arc<HashSet<u64>>>> = Default::default();
+    let catalog = Arc::new(catalog);
+    let (aoi, opts_shared) = (Arc::new(aoi.clone()), Arc::new(opts.clone()));
+    let cells_cache: Arc<tokio::sync::Mutex<std::collections::HashMap<u8, Arc<HashSet<u64>>>>> = Arc::default();
+    // Each granule is its own task, so decoding (inflate, point in polygon) uses every core.
     let one = |id: String| {
-        let catalog = &catalog;
-        let cells_cache = &cells_cache;
-        async move {
+        let (catalog, cells_cache, aoi, opts) = (catalog.clone(), cells_cache.clone(), aoi.clone(), opts_shared.clone());
+        let task = tokio::spawn(async move {
             let run = async {
                 let entry = catalog.read(&id).await?;
                 let cells = {
@@ -347,12 +349,17 @@ pub async fn run_subset(aoi: &Aoi, opts: &SubsetOptions, progress: &(dyn Fn(&Gra
                         }
                     }
                 };
-                subset_granule(&entry, aoi, &cells, opts).await
+                subset_granule(&entry, &aoi, &cells, &opts).await
             };
-            let out = match run.await {
+            match run.await {
                 Ok(done) => done,
                 Err(e) => (GranuleSubset { granule: id, error: Some(e.to_string()), ..Default::default() }, Vec::new()),
-            };
+            }
+        });
+        async move {
+            let out = task.await.unwrap_or_else(|e| {
+                (GranuleSubset { error: Some(format!("granule task failed: {e}")), ..Default::default() }, Vec::new())
+            });
             progress(&out.0);
             out
         }
