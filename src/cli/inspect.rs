@@ -1,6 +1,7 @@
 //! `vz inspect`: one granule's tree and chunk manifest.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -57,8 +58,12 @@ pub async fn run(args: InspectArgs) -> anyhow::Result<u8> {
             round_trips: stats.round_trips,
             seconds: elapsed.as_secs_f64(),
         });
-        out(&serde_json::to_string(&JsonOutput { manifest: &manifest, stats })?)?;
-        out("\n")?;
+        // Written through a buffer straight to stdout: no whole-document string (50 MB for a
+        // million chunks) is built first.
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        serde_json::to_writer(&mut w, &JsonOutput { manifest: &manifest, stats })?;
+        w.write_all(b"\n")?;
+        w.flush()?;
     } else {
         out(&tree(&manifest, args.chunks))?;
         if args.stats {

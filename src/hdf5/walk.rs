@@ -182,13 +182,16 @@ impl Walker {
                 }
                 more
             }
-            Effect::Chunks { path, chunks, more } => {
+            Effect::Chunks { path, chunks, mut more } => {
                 // After one node of an index failed, a partial chunk list would mislead.
                 if !self.broken_indexes.contains(&path) {
                     if let Some(a) = self.arrays.get_mut(&path) {
                         a.chunks.extend(chunks);
                     }
                 }
+                // Pending work is a stack: reversed, child nodes run (and yield their chunks)
+                // in index order, so the chunk list usually needs no sorting.
+                more.reverse();
                 more
             }
         }
@@ -365,13 +368,19 @@ pub async fn read_manifest(source: &dyn ByteSource, opts: &ReadOptions) -> Resul
         }
         let needs: Vec<Range<u64>> = parked.iter().map(|(_, r)| r.clone()).collect();
         fetch(source, &mut w.cache, &needs, opts).await?;
+        // Index nodes go back on the stack reversed (so they run in index order, see
+        // `apply`); other work keeps its order (dense attributes are listed in step order).
+        let mut index_work = Vec::new();
         for (work, r) in parked.drain(..) {
-            if w.cache.has(r.start, r.end - r.start) {
-                pending.push(work);
-            } else {
+            if !w.cache.has(r.start, r.end - r.start) {
                 w.fail(&work, Fault::Need(r));
+            } else if matches!(work, Work::Index { .. }) {
+                index_work.push(work);
+            } else {
+                pending.push(work);
             }
         }
+        pending.extend(index_work.into_iter().rev());
     }
     Ok(finish(w, eof))
 }
@@ -398,10 +407,7 @@ fn finish(w: Walker, eof: u64) -> GranuleManifest {
     let mut arrays: Vec<ArrayMeta> = w.arrays.into_values().collect();
     let mut problems = w.problems;
     for a in &mut arrays {
-        // Indexes usually yield chunks in order already: check before sorting a million refs.
-        if !a.chunks.is_sorted_by(|x, y| x.coords <= y.coords) {
-            a.chunks.sort_unstable_by(|x, y| x.coords.cmp(&y.coords));
-        }
+        order_chunks(&mut a.chunks);
         a.dimensions = dimension_scales(a, &paths);
         if let Some(p) = drop_impossible_chunks(a, eof) {
             problems.push(p);
@@ -415,6 +421,15 @@ fn finish(w: Walker, eof: u64) -> GranuleManifest {
         arrays,
         links: w.links,
         problems,
+    }
+}
+
+/// Sort chunks by grid position. Index walks yield a few long sorted runs (leaves cached in
+/// an earlier round run before the others): the stable sort merges natural runs in about
+/// linear time, where the unstable one re-sorted a million chunks (a fifth of the read).
+fn order_chunks(chunks: &mut [ChunkRef]) {
+    if !chunks.is_sorted_by(|x, y| x.coords <= y.coords) {
+        chunks.sort_by(|x, y| x.coords.cmp(&y.coords));
     }
 }
 
