@@ -86,6 +86,8 @@ struct Walker {
     links: Vec<LinkMeta>,
     problems: Vec<Problem>,
     steps_left: u64,
+    /// Chunk records still to reserve ahead of the index walks (see `apply_object`).
+    reserve_left: u64,
 }
 
 fn child_path(group: &str, name: &str) -> String {
@@ -218,6 +220,13 @@ impl Walker {
                 if let Some(spec) = ds.index {
                     let first = chunk_index::start(&spec);
                     meta.chunks = first.chunks;
+                    // Room for every chunk of the grid up front (no regrowing a million-entry
+                    // list), from a budget shared by all datasets (sparse grids and hostile
+                    // shapes cannot make this allocate much).
+                    let grid = spec.grid().iter().try_fold(1u64, |n, &g| n.checked_mul(g)).unwrap_or(u64::MAX);
+                    let room = grid.saturating_sub(meta.chunks.len() as u64).min(self.reserve_left);
+                    self.reserve_left -= room;
+                    meta.chunks.reserve(usize::try_from(room).unwrap_or(0));
                     let spec = Arc::new(spec);
                     work.extend(first.more.into_iter().map(|w| Work::Index { path: path.clone(), spec: spec.clone(), work: w }));
                 }
@@ -330,6 +339,8 @@ pub async fn read_manifest(source: &dyn ByteSource, opts: &ReadOptions) -> Resul
         problems: Vec::new(),
         // Every structure takes at least 16 bytes: a file cannot hold more steps than this.
         steps_left: 1024 + eof / 16,
+        // A v1 B-tree entry takes at least 32 bytes; at most 4 Mi records (about 300 MB).
+        reserve_left: (eof / 32).min(1 << 22),
     };
     let mut pending = vec![Work::Object { path: "/".to_string(), addr: sb.root }];
     let mut parked: Vec<(Work, Range<u64>)> = Vec::new();
