@@ -5,36 +5,13 @@
 //! recomputes the answer independently (h5py brute force, h3-py, DuckDB spatial offline).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::json;
 use vz::index::{index_granules, read_granule_list, granule_id, GranuleOutcome, IndexOptions};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> Option<String> {
-    match std::env::var("VZ_PYTHON") {
-        Ok(p) if Path::new(&p).exists() => Some(p),
-        _ => {
-            let venv = repo().join(".venv/bin/python");
-            venv.exists().then(|| venv.display().to_string())
-        }
-    }
-}
-
-fn real_icesat2() -> Vec<String> {
-    let dir = repo().join("../shared/fixtures/real/icesat2");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!("SKIP real ICESat-2 files: {} not found", dir.display());
-        return Vec::new();
-    };
-    let mut v: Vec<String> = entries.filter_map(|e| e.ok()).map(|e| e.path().display().to_string()).collect();
-    v.sort();
-    v
-}
+mod common;
+use common::interop::{python, real_icesat2, repo};
 
 fn ids(paths: &[String]) -> BTreeMap<String, String> {
     paths.iter().map(|p| (granule_id(p), p.clone())).collect()

@@ -5,29 +5,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use common::interop::{python, repo};
 use common::servers::{MotoServer, S3_KEY, S3_REGION};
 
 use serde_json::json;
 use vz::index::{granule_id, read_granule, DmrppMode, IndexOptions};
 use vz::kerchunk::{references, to_json, to_parquet, write, write_local, Encoded, ReferenceOptions, References, Target};
 use vz::manifest::GranuleManifest;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> Option<String> {
-    match std::env::var("VZ_PYTHON") {
-        Ok(p) if Path::new(&p).exists() => Some(p),
-        _ => {
-            let venv = repo().join(".venv/bin/python");
-            venv.exists().then(|| venv.display().to_string())
-        }
-    }
-}
 
 fn files_in(dir: &Path, ext: Option<&str>) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {

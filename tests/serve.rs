@@ -7,47 +7,17 @@
 //! picks from the catalog, and compares `POST /subset` with `vz subset`. A load test runs the
 //! `vz serve` binary under many concurrent clients and watches its memory.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use vz::index::{granule_id, index_granules, read_granule_list, IndexOptions};
 use vz::serve::{router, ServeOptions, ServeState};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> Option<String> {
-    match std::env::var("VZ_PYTHON") {
-        Ok(p) if Path::new(&p).exists() => Some(p),
-        _ => {
-            let venv = repo().join(".venv/bin/python");
-            venv.exists().then(|| venv.display().to_string())
-        }
-    }
-}
-
-/// Index the synthetic granules and the real ICESat-2 files into `dir/manifests`; granule id →
-/// file path.
-async fn index(dir: &Path) -> (PathBuf, BTreeMap<String, String>) {
-    let mut granules = read_granule_list(&repo().join("fixtures/granules.txt")).expect("fixtures/granules.txt");
-    let real = repo().join("../shared/fixtures/real/icesat2");
-    match std::fs::read_dir(&real) {
-        Ok(entries) => granules.extend(entries.filter_map(|e| e.ok()).map(|e| e.path().display().to_string())),
-        Err(_) => println!("SKIP real ICESat-2 granules: {} not found", real.display()),
-    }
-    let catalog = dir.join("manifests");
-    let opts = IndexOptions { output: catalog.display().to_string(), ..Default::default() };
-    let report = index_granules(&granules, &opts, &|_| {}).await.expect("index");
-    assert_eq!(report.counts().2, 0, "indexing failed: {report:?}");
-    let ids = granules.iter().map(|g| (granule_id(g), g.clone())).collect();
-    (catalog, ids)
-}
+mod common;
+use common::interop::{index_fixtures as index, python, repo};
 
 /// One HTTP/1.1 exchange written byte for byte (so paths reach the server unnormalised).
 struct Answer {

@@ -6,25 +6,12 @@
 //! shapely, and compares row for row; it also checks that the bytes read are at most 5% above the
 //! floor the catalog allows, and that DuckDB and geopandas read the output.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{json, Value};
-use vz::index::{granule_id, index_granules, read_granule_list, IndexOptions};
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn python() -> Option<String> {
-    match std::env::var("VZ_PYTHON") {
-        Ok(p) if Path::new(&p).exists() => Some(p),
-        _ => {
-            let venv = repo().join(".venv/bin/python");
-            venv.exists().then(|| venv.display().to_string())
-        }
-    }
-}
+mod common;
+use common::interop::{index_fixtures, python, repo};
 
 fn boxed(x0: f64, y0: f64, x1: f64, y1: f64) -> Value {
     json!([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]])
@@ -51,17 +38,9 @@ async fn subset_equals_a_brute_force_oracle_and_reads_near_the_floor() {
         println!("SKIP subset oracle: no Python venv (run scripts/test.sh)");
         return;
     };
-    let mut granules = read_granule_list(&repo().join("fixtures/granules.txt")).expect("fixtures/granules.txt");
-    let real = repo().join("../shared/fixtures/real/icesat2");
-    match std::fs::read_dir(&real) {
-        Ok(entries) => granules.extend(entries.filter_map(|e| e.ok()).map(|e| e.path().display().to_string())),
-        Err(_) => println!("SKIP real ICESat-2 granules: {} not found", real.display()),
-    }
     let dir = tempfile::tempdir().expect("tempdir");
-    let catalog = dir.path().join("manifests");
-    let opts = IndexOptions { output: catalog.display().to_string(), ..Default::default() };
-    let report = index_granules(&granules, &opts, &|_| {}).await.expect("index");
-    assert_eq!(report.counts().2, 0, "indexing failed: {report:?}");
+    let (catalog, granules) = index_fixtures(dir.path()).await;
+    let real = repo().join("../shared/fixtures/real/icesat2");
 
     let mut cases = vec![("greenland".to_string(), repo().join("fixtures/greenland.geojson"))];
     for (name, geometry) in aois() {
@@ -69,7 +48,7 @@ async fn subset_equals_a_brute_force_oracle_and_reads_near_the_floor() {
         std::fs::write(&path, geometry.to_string()).expect("write aoi");
         cases.push((name.to_string(), path));
     }
-    let ids: serde_json::Map<String, Value> = granules.iter().map(|g| (granule_id(g), json!(g))).collect();
+    let ids: serde_json::Map<String, Value> = granules.into_iter().map(|(id, path)| (id, json!(path))).collect();
     for (name, aoi) in cases {
         let output = dir.path().join(format!("{name}.parquet"));
         let run = Command::new(env!("CARGO_BIN_EXE_vz"))
