@@ -67,7 +67,20 @@ def now() -> str:
     return _dt.datetime.now().isoformat(timespec="seconds")
 
 
+def stop_process(proc: subprocess.Popen, log) -> None:
+    """Terminate a helper server (kill it after 10 s) and close its log."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
 # ----------------------------------------------------------------------------- S3 (moto)
+S3_KEY, S3_REGION = "testing", "us-east-1"
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -107,11 +120,26 @@ class Moto:
             lines = (self.ANSI.sub("", line) for line in f)
             return [(m.group(1), m.group(2), int(m.group(3))) for m in map(self.LINE.search, lines) if m]
 
+    def upload(self, granules: list[str], bucket: str = "vz-bench") -> list[str]:
+        """Create `bucket` and upload the granules under atl06/; their s3:// URLs."""
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=self.endpoint, region_name=S3_REGION,
+                              aws_access_key_id=S3_KEY, aws_secret_access_key=S3_KEY)
+        client.create_bucket(Bucket=bucket)
+        urls = []
+        for g in granules:
+            key = "atl06/" + os.path.basename(g)
+            client.upload_file(g, bucket, key)
+            urls.append("s3://%s/%s" % (bucket, key))
+        return urls
+
+    @staticmethod
+    def env() -> dict:
+        """The environment for a vz talking to this server (credentials; no AWS_ENDPOINT_URL)."""
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=S3_KEY, AWS_SECRET_ACCESS_KEY=S3_KEY, AWS_REGION=S3_REGION)
+        env.pop("AWS_ENDPOINT_URL", None)
+        return env
+
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+        stop_process(self.proc, self.log)

@@ -50,7 +50,6 @@ sys.path.insert(0, HERE)
 from common import REPO, Moto, default_vz, machine, now, write_results  # noqa: E402
 
 TARGET = 30.0          # issue 4: vz (footprints + H3) >= 30x faster than kerchunk alone
-S3_KEY, S3_REGION, BUCKET = "testing", "us-east-1", "vz-bench"
 
 
 # ----------------------------------------------------------------------------- python baselines
@@ -291,20 +290,10 @@ def print_local(res: dict, n: int, runs: int, jobs: str) -> list[str]:
 
 # ----------------------------------------------------------------------------- S3 (moto)
 def s3(vz: str, granules: list[str], runs: int, cap: float, out_dir: str) -> dict:
-    import boto3
-
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=S3_KEY, AWS_SECRET_ACCESS_KEY=S3_KEY, AWS_REGION=S3_REGION)
-    env.pop("AWS_ENDPOINT_URL", None)
+    env = Moto.env()
     server = Moto(os.path.join(out_dir, "moto.log"))
     try:
-        client = boto3.client("s3", endpoint_url=server.endpoint, region_name=S3_REGION,
-                              aws_access_key_id=S3_KEY, aws_secret_access_key=S3_KEY)
-        client.create_bucket(Bucket=BUCKET)
-        urls = []
-        for g in granules:
-            key = "atl06/" + os.path.basename(g)
-            client.upload_file(g, BUCKET, key)
-            urls.append("s3://%s/%s" % (BUCKET, key))
+        urls = server.upload(granules)
         size = sum(os.path.getsize(g) for g in granules)
         rows = []
         for i in range(runs):

@@ -27,7 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from chunk_listing import vz_pieces  # noqa: E402
-from common import REPO, default_vz, machine, now, write_results  # noqa: E402
+from common import REPO, default_vz, machine, now, stop_process, write_results  # noqa: E402
 
 LOG_LINE = re.compile(r"^req (\d+) (\S+) (\S+) range=(\S+) status=(\d+) body=(\d+)")
 
@@ -61,13 +61,7 @@ class Server:
         return out
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+        stop_process(self.proc, self.log)
 
 
 def find_stats(doc) -> dict | None:

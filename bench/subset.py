@@ -39,7 +39,6 @@ from common import REPO, Moto, default_vz, machine, now, write_results
 COLUMNS = ["delta_time", "h_li", "h_li_sigma", "atl06_quality_summary"]
 BEAMS = ["gt1l", "gt1r", "gt2l", "gt2r", "gt3l", "gt3r"]
 TARGET = 30.0
-S3_KEY, S3_REGION, BUCKET = "testing", "us-east-1", "vz-bench"
 
 
 # ----------------------------------------------------------------------------- python baselines
@@ -250,20 +249,10 @@ def main(argv=None):
 
 
 def s3(vz, granules, aoi, work):
-    import boto3
-
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=S3_KEY, AWS_SECRET_ACCESS_KEY=S3_KEY, AWS_REGION=S3_REGION)
-    env.pop("AWS_ENDPOINT_URL", None)
+    env = Moto.env()
     server = Moto(os.path.join(work, "moto.log"))
     try:
-        client = boto3.client("s3", endpoint_url=server.endpoint, region_name=S3_REGION,
-                              aws_access_key_id=S3_KEY, aws_secret_access_key=S3_KEY)
-        client.create_bucket(Bucket=BUCKET)
-        urls = []
-        for g in granules:
-            key = "atl06/" + os.path.basename(g)
-            client.upload_file(g, BUCKET, key)
-            urls.append("s3://%s/%s" % (BUCKET, key))
+        urls = server.upload(granules)
         catalog = os.path.join(work, "s3-catalog")
         run_vz(vz, ["index", *urls, "-o", catalog, "--s3-endpoint", server.endpoint], env=env)
         before = len(server.requests())
