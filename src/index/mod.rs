@@ -11,6 +11,7 @@ mod granule;
 mod list;
 mod wkb;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
@@ -155,19 +156,30 @@ pub async fn index_granules(
     progress: &(dyn Fn(&GranuleOutcome) + Sync),
 ) -> Result<IndexReport, IndexError> {
     let started = Instant::now();
-    let catalog = crate::catalog::CatalogStore::open(&opts.output, &opts.source)?;
+    let catalog = Arc::new(crate::catalog::CatalogStore::open(&opts.output, &opts.source)?);
+    let shared_opts = Arc::new(opts.clone());
     let ids = granule::duplicate_ids(locations);
     let granules: Vec<GranuleOutcome> = futures::stream::iter(locations.iter())
         .map(|location| {
-            let catalog = &catalog;
             let ids = &ids;
+            let (catalog, opts) = (Arc::clone(&catalog), Arc::clone(&shared_opts));
             async move {
                 let outcome = match ids.get(location.as_str()) {
                     Some(other) => GranuleOutcome::Failed {
                         location: location.clone(),
                         error: format!("granule id {} is also used by {other}; ids must be unique", granule_id(location)),
                     },
-                    None => granule::index_one(location, opts, catalog).await,
+                    // Each granule is its own task: decoding its track (inflate) then runs on any
+                    // runtime thread instead of all granules sharing the one driving this stream.
+                    None => {
+                        let owned = location.clone();
+                        tokio::spawn(async move { granule::index_one(&owned, &opts, &catalog).await })
+                            .await
+                            .unwrap_or_else(|e| GranuleOutcome::Failed {
+                                location: location.clone(),
+                                error: format!("indexing stopped: {e}"),
+                            })
+                    }
                 };
                 progress(&outcome);
                 outcome

@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use super::cells::CellWalker;
 use super::{line, lon_range, wkb, Track};
 
 /// Consecutive valid points farther apart than this (km) break the geometry.
@@ -92,17 +93,18 @@ impl Track {
         if good.is_empty() {
             return Footprint { rows, points: 0, bbox: None, wkb: None, h3: Vec::new(), time };
         }
-        let mut h3: Vec<u64> = match res {
-            Some(res) => {
-                // Neighbouring track points mostly fall in the same cell: the indexer reuses its
-                // last face-coordinates → cell step (exact; h3o's cache for sequences of points).
-                let mut indexer = h3o::LatLngIndexer::default();
-                good.iter()
-                    .filter_map(|&(lon, lat)| h3o::LatLng::new(lat, lon).ok().map(|ll| u64::from(indexer.to_cell(ll, res))))
-                    .collect()
+        let mut h3: Vec<u64> = Vec::new();
+        if let Some(res) = res {
+            // Runs of points share a cell: keep each cell once per run, so the sort is short.
+            let mut walker = CellWalker::new(res);
+            for &(lon, lat) in &good {
+                if let Some(cell) = walker.cell(lat, lon) {
+                    if h3.last() != Some(&cell) {
+                        h3.push(cell);
+                    }
+                }
             }
-            None => Vec::new(),
-        };
+        }
         h3.sort_unstable();
         h3.dedup();
         let (ymin, ymax) = good.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));

@@ -14,6 +14,13 @@ pub fn distance_km(a: Xy, b: Xy) -> f64 {
     2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
 }
 
+/// Whether `a` and `b` are surely at most `km` apart, without trigonometry: going along the meridian
+/// and then along the parallel is a path between them at most R·(|Δlat| + |Δlon|) long (radians).
+/// Consecutive track points are metres apart, so this skips the haversine for almost all of them.
+fn surely_within(a: Xy, b: Xy, km: f64) -> bool {
+    ((b.1 - a.1).abs() + (b.0 - a.0).abs()).to_radians() * EARTH_RADIUS_KM <= km
+}
+
 /// Split a sequence of points (None = missing row) into parts: a new part starts after a missing row,
 /// after a jump of more than `gap_km`, and at the antimeridian, where both parts get the interpolated
 /// crossing point (at +180 on one side, -180 on the other).
@@ -26,7 +33,7 @@ pub fn split(points: impl Iterator<Item = Option<Xy>>, gap_km: f64) -> Vec<Vec<X
             continue;
         };
         if let Some(&q) = cur.last() {
-            if distance_km(q, p) > gap_km {
+            if !surely_within(q, p, gap_km) && distance_km(q, p) > gap_km {
                 flush(&mut parts, &mut cur);
             } else if (p.0 - q.0).abs() > 180.0 {
                 // Crossing: unwrap p's longitude next to q's, interpolate latitude at the ±180 line.
@@ -83,14 +90,8 @@ pub fn simplify(pts: &[Xy], tol: f64) -> Vec<Xy> {
         if b <= a + 1 {
             continue;
         }
-        let (mut far, mut far_d) = (a, -1.0);
-        for i in a + 1..b {
-            let d = segment_distance(pts[i], pts[a], pts[b]);
-            if d > far_d {
-                far = i;
-                far_d = d;
-            }
-        }
+        let (far, far_d) = farthest(&pts[a..=b]);
+        let far = a + far;
         if far_d > tol {
             keep[far] = true;
             stack.push((a, far));
@@ -100,13 +101,37 @@ pub fn simplify(pts: &[Xy], tol: f64) -> Vec<Xy> {
     pts_in.iter().zip(keep).filter_map(|(p, k)| k.then_some(*p)).collect()
 }
 
-/// Planar distance from `p` to the segment `a`–`b`.
-fn segment_distance(p: Xy, a: Xy, b: Xy) -> f64 {
+/// The interior point of `run` farthest (planar) from the segment between its ends: index, distance.
+/// The hot loop of [`simplify`]: it compares `distance² · |segment|²`, which orders points like the
+/// distance but needs no square root or division per point.
+fn farthest(run: &[Xy]) -> (usize, f64) {
+    let (a, b) = (run[0], run[run.len() - 1]);
     let (dx, dy) = (b.0 - a.0, b.1 - a.1);
     let len2 = dx * dx + dy * dy;
-    let t = if len2 == 0.0 { 0.0 } else { (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0) };
-    let (cx, cy) = (a.0 + t * dx, a.1 + t * dy);
-    ((p.0 - cx).powi(2) + (p.1 - cy).powi(2)).sqrt()
+    let interior = run.iter().enumerate().take(run.len() - 1).skip(1);
+    if len2 == 0.0 {
+        // A closed run: distances from the one end point.
+        let d2 = |p: &Xy| (p.0 - a.0).powi(2) + (p.1 - a.1).powi(2);
+        let (far, d) = interior.fold((0, -1.0), |best, (i, p)| if d2(p) > best.1 { (i, d2(p)) } else { best });
+        return (far, d.max(0.0).sqrt());
+    }
+    let (mut far, mut far_key) = (0, -1.0);
+    for (i, p) in interior {
+        let (px, py) = (p.0 - a.0, p.1 - a.1);
+        let t = px * dx + py * dy;
+        let key = if t <= 0.0 {
+            (px * px + py * py) * len2
+        } else if t >= len2 {
+            ((p.0 - b.0).powi(2) + (p.1 - b.1).powi(2)) * len2
+        } else {
+            (px * dy - py * dx).powi(2)
+        };
+        if key > far_key {
+            far = i;
+            far_key = key;
+        }
+    }
+    (far, (far_key / len2).max(0.0).sqrt())
 }
 
 #[cfg(test)]
@@ -123,6 +148,34 @@ mod tests {
         assert_eq!(parts[0].last().unwrap().0, 180.0);
         assert_eq!(parts[1][0].0, -180.0);
         assert!((parts[0].last().unwrap().1 - 10.001).abs() < 1e-9);
+    }
+
+    #[test]
+    fn simplify_keeps_every_dropped_point_within_the_tolerance() {
+        // A wavy, jittered track with a closed loop in it (a run whose ends coincide).
+        let mut pts: Vec<Xy> = (0..5000)
+            .map(|i| {
+                let t = f64::from(i);
+                (t * 1e-4 + 3e-5 * (t * 0.37).sin(), 70.0 + 2e-3 * (t * 0.01).sin() + 2e-5 * (t * 1.3).cos())
+            })
+            .collect();
+        pts.extend([(0.5, 70.0), (0.5, 70.01), (0.51, 70.01), (0.5, 70.0)]);
+        let tol = 1e-4;
+        let kept = simplify(&pts, tol);
+        assert!(kept.len() < pts.len() / 5, "kept {} of {}", kept.len(), pts.len());
+        let k = (pts.iter().map(|p| p.1).sum::<f64>() / pts.len() as f64).to_radians().cos();
+        let scaled = |p: Xy| (p.0 * k, p.1);
+        for p in &pts {
+            let near = kept.windows(2).map(|w| {
+                let (a, b, q) = (scaled(w[0]), scaled(w[1]), scaled(*p));
+                let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+                let len2 = dx * dx + dy * dy;
+                let t = if len2 == 0.0 { 0.0 } else { (((q.0 - a.0) * dx + (q.1 - a.1) * dy) / len2).clamp(0.0, 1.0) };
+                (q.0 - a.0 - t * dx).hypot(q.1 - a.1 - t * dy)
+            });
+            let d = near.fold(f64::INFINITY, f64::min);
+            assert!(d <= tol * (1.0 + 1e-9), "{p:?} is {d} from the simplified line");
+        }
     }
 
     #[test]

@@ -11,6 +11,12 @@ pub fn covering_arc(intervals: &mut [(f64, f64)]) -> Option<(f64, f64)> {
     if intervals.is_empty() {
         return None;
     }
+    // Spanning less than a half-turn: the gap across the antimeridian exceeds 180° and every other
+    // gap is shorter than the span, so the plain range is the answer (no sort; almost every chunk).
+    let (west, east) = intervals.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(w, e), i| (w.min(i.0), e.max(i.1)));
+    if east - west < 180.0 {
+        return Some((west, east));
+    }
     intervals.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Merge overlapping intervals, then look at the empty arcs between them.
     let mut merged: Vec<(f64, f64)> = Vec::with_capacity(intervals.len());

@@ -5,6 +5,7 @@
 //! Coordinates are OGC:CRS84 (longitude, latitude in degrees, WGS 84). H3 cells come from `h3o`.
 
 mod aoi;
+mod cells;
 mod error;
 mod footprint;
 mod groups;
