@@ -162,6 +162,14 @@ fn to_spatial(f: Footprint, units: Option<TimeUnits>) -> ChunkSpatial {
     }
 }
 
+/// The row runs of the latitude array's chunks, in row order (`None` without the array).
+fn latitude_runs(m: &GranuleManifest, g: &GeolocatedGroup) -> Option<Vec<Range<u64>>> {
+    let a = m.array(&g.latitude)?;
+    let mut runs: Vec<Range<u64>> = a.chunks.iter().map(|c| spatial::chunk_rows(a, c)).collect();
+    runs.sort_by_key(|r| r.start);
+    Some(runs)
+}
+
 /// The three table files of a granule, granules last (see [`index_one`]).
 fn encode(entry: &CatalogEntry) -> Result<[ParquetFile; 3], CatalogError> {
     Ok([catalog::encode_chunks(entry)?, catalog::encode_arrays(entry)?, catalog::encode_granule(entry)?])
@@ -196,13 +204,23 @@ fn tag(
             }
         };
         let units = time_units(&manifest, g);
-        // The granule keeps only the line and the time range of the whole track: no H3 cells.
-        let whole = to_spatial(track.outline(0..g.rows), units);
+        // The latitude array's chunks tile the track: their footprints also give the outline of the
+        // whole track, which the granule keeps (line and time range, no H3 cells).
+        let mut memo: HashMap<Range<u64>, ChunkSpatial> = HashMap::new();
+        let runs = latitude_runs(&manifest, g);
+        let whole = match runs.as_deref().and_then(|runs| track.tiles(runs, res).map(|t| (runs, t))) {
+            Some((runs, (footprints, outline))) => {
+                for (run, f) in runs.iter().zip(footprints) {
+                    memo.insert(run.clone(), to_spatial(f, units));
+                }
+                to_spatial(outline, units)
+            }
+            None => to_spatial(track.outline(0..g.rows), units),
+        };
         parts.extend(whole.wkb.clone());
         if let Some((a, b)) = whole.time {
             time = Some(time.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
         }
-        let mut memo: HashMap<Range<u64>, ChunkSpatial> = HashMap::new();
         for path in &g.arrays {
             let Some(a) = manifest.array(path) else { continue };
             let chunks = a

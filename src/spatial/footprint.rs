@@ -67,31 +67,96 @@ pub(crate) fn valid(lat: f64, lon: f64) -> Option<(f64, f64)> {
     Some((if lon > 180.0 { lon - 360.0 } else { lon }, lat))
 }
 
+type Xy = (f64, f64);
+
 impl Track {
     /// The footprint of `rows` (clipped to the track) with H3 cells at `res`.
     pub fn footprint(&self, rows: Range<u64>, res: h3o::Resolution) -> Footprint {
-        self.summarise(rows, Some(res))
+        self.summarise(rows, Some(res)).0
     }
 
     /// The footprint of `rows` without H3 cells (`h3` is empty): for a summary whose cells are
     /// not needed (a granule's whole track), where they would be most of the cost.
     pub fn outline(&self, rows: Range<u64>) -> Footprint {
-        self.summarise(rows, None)
+        self.summarise(rows, None).0
     }
 
-    fn summarise(&self, rows: Range<u64>, res: Option<h3o::Resolution>) -> Footprint {
+    /// The footprints of `runs`, consecutive row ranges tiling the whole track from row 0 (a
+    /// latitude array's chunks), and the track's outline built from them instead of from every
+    /// point again (which cost as much as all the runs): the same points, bbox and time as
+    /// [`Track::outline`], and a line that joins the runs' simplified lines, broken where
+    /// `outline`'s would be, so every point stays within the tolerance of it. `None` when `runs`
+    /// do not tile the track.
+    pub fn tiles(&self, runs: &[Range<u64>], res: h3o::Resolution) -> Option<(Vec<Footprint>, Footprint)> {
+        let n = self.lat.len().min(self.lon.len()) as u64;
+        let tiled = runs.first().is_some_and(|r| r.start == 0)
+            && runs.windows(2).all(|w| w[0].end == w[1].start && w[0].start < w[0].end)
+            && runs.last().is_some_and(|r| r.end == n && r.start < r.end);
+        if !tiled {
+            return None;
+        }
+        let mut footprints = Vec::with_capacity(runs.len());
+        let mut parts: Vec<Vec<Xy>> = Vec::new();
+        for run in runs {
+            let (f, run_parts) = self.summarise(run.clone(), Some(res));
+            // The previous run's last row and this one's first are consecutive: joined unless
+            // either is missing, they are too far apart, or the step crosses the antimeridian.
+            let boundary = (run.start > 0).then(|| (self.point(run.start - 1), self.point(run.start)));
+            let mut run_parts = run_parts.into_iter();
+            if let (Some((Some(q), Some(p))), Some(last)) = (boundary, parts.last_mut()) {
+                if let Some(first) = run_parts.next() {
+                    if line::breaks(q, p, GAP_KM) {
+                        parts.push(first);
+                    } else if let Some((end, start)) = line::crossing(q, p) {
+                        last.push(end);
+                        parts.push(std::iter::once(start).chain(first).collect());
+                    } else {
+                        // `split` drops a point repeating the one before it.
+                        last.extend(first.into_iter().skip_while(|&v| v == q));
+                    }
+                }
+            }
+            parts.extend(run_parts);
+            footprints.push(f);
+        }
+        let points: u64 = footprints.iter().map(|f| f.points).sum();
+        let time = footprints.iter().filter_map(|f| f.time).reduce(|(a, b), (c, d)| (a.min(c), b.max(d)));
+        let boxes: Vec<&BBox> = footprints.iter().filter_map(|f| f.bbox.as_ref()).collect();
+        let mut lons: Vec<(f64, f64)> = Vec::with_capacity(boxes.len() + 1);
+        for b in &boxes {
+            if b.crosses_antimeridian() {
+                lons.extend([(b.xmin, 180.0), (-180.0, b.xmax)]);
+            } else {
+                lons.push((b.xmin, b.xmax));
+            }
+        }
+        let ymin = boxes.iter().map(|b| b.ymin).fold(f64::INFINITY, f64::min);
+        let ymax = boxes.iter().map(|b| b.ymax).fold(f64::NEG_INFINITY, f64::max);
+        let bbox = lon_range::covering_arc(&mut lons).map(|(xmin, xmax)| BBox { xmin, ymin, xmax, ymax });
+        let wkb = (points > 0).then(|| write_geometry(parts, points));
+        Some((footprints, Footprint { rows: 0..n, points, bbox, wkb, h3: Vec::new(), time }))
+    }
+
+    /// Row `i` as a valid (lon, lat), if it is one.
+    fn point(&self, i: u64) -> Option<Xy> {
+        let i = usize::try_from(i).ok()?;
+        valid(*self.lat.get(i)?, *self.lon.get(i)?)
+    }
+
+    /// The footprint of `rows` and the simplified parts of its line.
+    fn summarise(&self, rows: Range<u64>, res: Option<h3o::Resolution>) -> (Footprint, Vec<Vec<Xy>>) {
         let n = self.lat.len().min(self.lon.len()) as u64;
         let rows = rows.start.min(n)..rows.end.min(n).max(rows.start.min(n));
         let (s, e) = (rows.start as usize, rows.end as usize);
-        let pts: Vec<Option<(f64, f64)>> =
+        let pts: Vec<Option<Xy>> =
             self.lat[s..e].iter().zip(&self.lon[s..e]).map(|(&lat, &lon)| valid(lat, lon)).collect();
-        let good: Vec<(f64, f64)> = pts.iter().flatten().copied().collect();
+        let good: Vec<Xy> = pts.iter().flatten().copied().collect();
         let time = self.time.as_ref().and_then(|t| {
             let vals = t.get(s..e.min(t.len()))?.iter().copied().filter(|v| v.is_finite());
             vals.fold(None, |acc: Option<(f64, f64)>, v| Some(acc.map_or((v, v), |(a, b)| (a.min(v), b.max(v)))))
         });
         if good.is_empty() {
-            return Footprint { rows, points: 0, bbox: None, wkb: None, h3: Vec::new(), time };
+            return (Footprint { rows, points: 0, bbox: None, wkb: None, h3: Vec::new(), time }, Vec::new());
         }
         let mut h3: Vec<u64> = Vec::new();
         if let Some(res) = res {
@@ -110,27 +175,24 @@ impl Track {
         let (ymin, ymax) = good.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| (a.min(p.1), b.max(p.1)));
         let mut lons: Vec<(f64, f64)> = good.iter().map(|p| (p.0, p.0)).collect();
         let bbox = lon_range::covering_arc(&mut lons).map(|(xmin, xmax)| BBox { xmin, ymin, xmax, ymax });
-        Footprint { rows, points: good.len() as u64, bbox, wkb: Some(geometry(pts.into_iter(), good.len())), h3, time }
+        let parts: Vec<Vec<Xy>> =
+            line::split(pts.into_iter(), GAP_KM).iter().map(|p| line::simplify(p, SIMPLIFY_TOLERANCE_DEG)).collect();
+        let points = good.len() as u64;
+        let wkb = write_geometry(parts.clone(), points);
+        (Footprint { rows, points, bbox, wkb: Some(wkb), h3, time }, parts)
     }
 }
 
-/// WKB of the points in row order: a Point for one valid point, else a LineString, or a MultiLineString
-/// when gaps or the antimeridian split it. A part left with a single point becomes a two-vertex line
-/// on that point, so every part is a LineString.
-fn geometry(pts: impl Iterator<Item = Option<(f64, f64)>>, valid_count: usize) -> Vec<u8> {
-    let parts = line::split(pts, GAP_KM);
+/// WKB of simplified parts: a Point when the line has one valid point, else a LineString, or a
+/// MultiLineString when gaps or the antimeridian split it. A part left with a single point becomes
+/// a two-vertex line on that point, so every part is a LineString.
+fn write_geometry(parts: Vec<Vec<Xy>>, valid_count: u64) -> Vec<u8> {
     if valid_count == 1 {
         if let Some(&p) = parts.first().and_then(|p| p.first()) {
             return wkb::point(p);
         }
     }
-    let parts: Vec<Vec<(f64, f64)>> = parts
-        .iter()
-        .map(|p| {
-            let s = line::simplify(p, SIMPLIFY_TOLERANCE_DEG);
-            if s.len() == 1 { vec![s[0], s[0]] } else { s }
-        })
-        .collect();
+    let parts: Vec<Vec<Xy>> = parts.into_iter().map(|p| if p.len() == 1 { vec![p[0], p[0]] } else { p }).collect();
     match parts.as_slice() {
         [one] => wkb::line_string(one),
         _ => wkb::multi_line_string(&parts),
@@ -160,5 +222,80 @@ mod tests {
             .map(|i| u64::from(h3o::LatLng::new(t.lat[i], t.lon[i]).map(|ll| ll.to_cell(res)).expect("valid")))
             .collect();
         assert_eq!(full.h3, direct.into_iter().collect::<Vec<_>>(), "every point's own cell, sorted, unique");
+    }
+
+    /// Lines of a little-endian WKB LineString or MultiLineString (what `write_geometry` gives).
+    fn lines(b: &[u8]) -> Vec<Vec<Xy>> {
+        let u32_at = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes")) as usize;
+        let f64_at = |at: usize| f64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+        let line = |at: usize| -> (Vec<Xy>, usize) {
+            let n = u32_at(at + 5);
+            ((0..n).map(|k| (f64_at(at + 9 + 16 * k), f64_at(at + 17 + 16 * k))).collect(), at + 9 + 16 * n)
+        };
+        match u32_at(1) {
+            2 => vec![line(0).0],
+            5 => {
+                let mut at = 9;
+                (0..u32_at(5)).map(|_| {
+                    let (l, next) = line(at);
+                    at = next;
+                    l
+                }).collect()
+            }
+            k => panic!("geometry type {k}"),
+        }
+    }
+
+    #[test]
+    fn tiles_give_the_outline_from_the_runs() {
+        // 4,000 points heading east near the antimeridian at 71°N, 20 m apart, with at run
+        // boundaries (runs of 500): a missing row (1000), a 5 km jump (1500), the antimeridian
+        // crossing (2000) and a repeated point (2500); another missing row inside a run (3210).
+        let mut lat = Vec::new();
+        let mut lon = Vec::new();
+        // Starting here, the step from row 1999 (179.9997°) to 2000 crosses ±180.
+        let mut x = 178.7597;
+        for i in 0..4000 {
+            x += if i == 1500 { 0.14 + 5.5e-4 } else if i == 2500 { 0.0 } else { 5.5e-4 };
+            lat.push(71.0 + 0.01 * (f64::from(i) * 0.003).sin());
+            lon.push(if x > 180.0 { x - 360.0 } else { x });
+        }
+        lat[1000] = f64::NAN;
+        lon[3210] = f64::NAN;
+        let time = Some((0..4000).map(f64::from).collect());
+        let t = Track { lat, lon, time };
+        let runs: Vec<Range<u64>> = (0..8).map(|k| k * 500..(k + 1) * 500).collect();
+        let res = h3o::Resolution::Seven;
+        let (footprints, outline) = t.tiles(&runs, res).expect("the runs tile the track");
+        for (run, f) in runs.iter().zip(&footprints) {
+            assert_eq!(f, &t.footprint(run.clone(), res));
+        }
+        let direct = t.outline(0..4000);
+        assert_eq!((outline.rows.clone(), outline.points, outline.bbox, outline.time), (direct.rows.clone(), direct.points, direct.bbox, direct.time));
+        let (joined, whole) = (lines(outline.wkb.as_deref().expect("line")), lines(direct.wkb.as_deref().expect("line")));
+        // Breaks at rows 1000 (missing), 1500 (jump), 2000 (antimeridian) and 3210 (missing).
+        assert_eq!(joined.len(), 5);
+        assert_eq!(joined.len(), whole.len());
+        for (a, b) in joined.iter().zip(&whole) {
+            assert_eq!((a.first(), a.last()), (b.first(), b.last()), "the parts start and end alike");
+        }
+        // Every valid point lies within the tolerance of the joined line (longitude scaled).
+        let k = 71f64.to_radians().cos();
+        for i in 0..4000 {
+            let Some(p) = valid(t.lat[i], t.lon[i]) else { continue };
+            let d = joined.iter().flat_map(|l| l.windows(2)).map(|w| {
+                let (a, b) = ((w[0].0 * k, w[0].1), (w[1].0 * k, w[1].1));
+                let q = (p.0 * k, p.1);
+                let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+                let len2 = dx * dx + dy * dy;
+                let s = if len2 == 0.0 { 0.0 } else { (((q.0 - a.0) * dx + (q.1 - a.1) * dy) / len2).clamp(0.0, 1.0) };
+                (q.0 - a.0 - s * dx).hypot(q.1 - a.1 - s * dy)
+            });
+            let d = d.fold(f64::INFINITY, f64::min);
+            assert!(d <= SIMPLIFY_TOLERANCE_DEG * 1.001, "row {i} is {d}° from the outline");
+        }
+        // Runs that do not tile the track give nothing.
+        assert!(t.tiles(&runs[1..], res).is_none());
+        assert!(t.tiles(&[0..2000, 2100..4000], res).is_none());
     }
 }

@@ -33,23 +33,38 @@ pub fn split(points: impl Iterator<Item = Option<Xy>>, gap_km: f64) -> Vec<Vec<X
             continue;
         };
         if let Some(&q) = cur.last() {
-            if !surely_within(q, p, gap_km) && distance_km(q, p) > gap_km {
+            if breaks(q, p, gap_km) {
                 flush(&mut parts, &mut cur);
-            } else if (p.0 - q.0).abs() > 180.0 {
-                // Crossing: unwrap p's longitude next to q's, interpolate latitude at the ±180 line.
-                let edge = if q.0 > 0.0 { 180.0 } else { -180.0 };
-                let p_unwrapped = if q.0 > 0.0 { p.0 + 360.0 } else { p.0 - 360.0 };
-                let t = if p_unwrapped == q.0 { 0.0 } else { (edge - q.0) / (p_unwrapped - q.0) };
-                let lat = q.1 + t * (p.1 - q.1);
-                push(&mut cur, (edge, lat));
+            } else if let Some((end, start)) = crossing(q, p) {
+                push(&mut cur, end);
                 flush(&mut parts, &mut cur);
-                cur.push((-edge, lat));
+                cur.push(start);
             }
         }
         push(&mut cur, p);
     }
     flush(&mut parts, &mut cur);
     parts
+}
+
+/// Whether joining `q` to the next point `p` breaks the line: more than `gap_km` apart (the
+/// trigonometry only when they may be).
+pub fn breaks(q: Xy, p: Xy, gap_km: f64) -> bool {
+    !surely_within(q, p, gap_km) && distance_km(q, p) > gap_km
+}
+
+/// Where the step from `q` to `p` crosses the antimeridian (their longitudes differ by more than
+/// 180°): the point ending `q`'s part at ±180 and the one starting `p`'s at ∓180, latitude
+/// interpolated with `p`'s longitude unwrapped next to `q`'s. `None` when they do not cross.
+pub fn crossing(q: Xy, p: Xy) -> Option<(Xy, Xy)> {
+    if (p.0 - q.0).abs() <= 180.0 {
+        return None;
+    }
+    let edge = if q.0 > 0.0 { 180.0 } else { -180.0 };
+    let p_unwrapped = if q.0 > 0.0 { p.0 + 360.0 } else { p.0 - 360.0 };
+    let t = if p_unwrapped == q.0 { 0.0 } else { (edge - q.0) / (p_unwrapped - q.0) };
+    let lat = q.1 + t * (p.1 - q.1);
+    Some(((edge, lat), (-edge, lat)))
 }
 
 /// Append unless it repeats the last point.
