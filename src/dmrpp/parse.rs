@@ -12,6 +12,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 use super::counted::Counted;
+use super::fast;
 use super::names::{local, Attrs};
 use super::types::{Atomic, Enumeration};
 use super::var::VarBuilder;
@@ -39,6 +40,14 @@ pub(super) struct AttrBuilder {
     pub(super) over: Option<usize>,
 }
 
+/// An `<Enumeration>` while open.
+#[derive(Debug)]
+pub(super) struct EnumBuilder {
+    pub(super) path: String,
+    pub(super) base: Atomic,
+    pub(super) members: Vec<EnumMember>,
+}
+
 /// What an open element is.
 #[derive(Debug)]
 pub(super) enum Frame {
@@ -47,16 +56,14 @@ pub(super) enum Frame {
         index: usize,
     },
     Var(Box<VarBuilder>),
-    Attr(AttrBuilder),
+    // Boxed, as the variables are: frames are pushed and popped once per element, and a small
+    // `Open` is cheap to move.
+    Attr(Box<AttrBuilder>),
     Value {
         text: String,
         over: bool,
     },
-    Enumeration {
-        path: String,
-        base: Atomic,
-        members: Vec<EnumMember>,
-    },
+    Enumeration(Box<EnumBuilder>),
     Chunks,
     Vlsa(Vec<String>),
     Text {
@@ -154,6 +161,9 @@ impl State {
 
     /// The XML attributes of a start tag as (local name, value), each bounded in length.
     pub(super) fn attributes<'e>(&self, e: &'e BytesStart<'_>, line: u64) -> Result<Attrs<'e>, DmrppError> {
+        if let Some(plain) = fast::attrs(e.attributes_raw(), self.limits.attr_value) {
+            return Ok(plain.as_slice().iter().map(|&(k, v)| (local(k), Cow::Borrowed(v))).collect());
+        }
         let mut out = Vec::new();
         for a in e.attributes() {
             out.push(self.attribute(e, a, line)?);
@@ -263,15 +273,30 @@ impl Lines {
     }
 }
 
-/// Newlines in `bytes`, 32 bytes at a time (a loop the compiler vectorizes).
+/// Newlines in `bytes`, 8 bytes at a time: each byte of a word becomes 1 where it is `\n`, and
+/// the per-byte counts are added in the word's lanes (flushed before any lane can overflow).
+/// Spans are short (from one tag to the next), so this beats wide SIMD blocks plus a tail.
 fn count_newlines(bytes: &[u8]) -> u64 {
-    let blocks = bytes.chunks_exact(32);
-    let rest = blocks.remainder();
-    let mut n: u64 = 0;
-    for block in blocks {
-        n += u64::from(block.iter().map(|&b| u8::from(b == b'\n')).sum::<u8>());
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let lane_sum = |lanes: u64| u64::from(lanes.to_le_bytes().iter().map(|&b| u16::from(b)).sum::<u16>());
+    let words = bytes.chunks_exact(8);
+    let rest = words.remainder();
+    let (mut n, mut lanes, mut in_lanes) = (0u64, 0u64, 0u32);
+    for w in words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        let x = u64::from_le_bytes(word) ^ NL;
+        // High bit of a byte set exactly where the byte of x is 0 (no carries between bytes).
+        let zero = !(((x & LOW7) + LOW7) | x) & !LOW7;
+        lanes += zero >> 7;
+        in_lanes += 1;
+        if in_lanes == 255 {
+            n += lane_sum(lanes);
+            (lanes, in_lanes) = (0, 0);
+        }
     }
-    n + rest.iter().filter(|&&b| b == b'\n').count() as u64
+    n + lane_sum(lanes) + rest.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// Parse a sidecar from any buffered reader (UTF-8), holding one token at a time.
@@ -323,7 +348,12 @@ impl State {
             // `expand_empty_elements`, which costs it a second event per empty element).
             Event::Empty(e) => {
                 self.start(&e, line)?;
-                self.end(line)?;
+                // A leaf needs nothing at its end (most empty elements: `dmrpp:chunk`, `Dim`).
+                if matches!(self.stack.last().map(|o| &o.frame), Some(Frame::Leaf)) {
+                    self.stack.truncate(self.stack.len() - 1);
+                } else {
+                    self.end(line)?;
+                }
             }
             Event::End(_) => self.end(line)?,
             Event::Text(t) if self.keeps_text() => self.text(&t.xml10_content()),
