@@ -114,7 +114,7 @@ impl State {
                             padding: StringPadding::NullTerm,
                             charset: StringCharset::Utf8,
                         },
-                        None => Datatype::Opaque { size: 0, tag: a.type_name.clone() },
+                        None => Datatype::Opaque { size: 0, tag: a.type_name.to_string() },
                     };
                     let n = a.values.len();
                     let value = if a.over.is_some() || n == 0 {

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use quick_xml::events::BytesStart;
 
-use super::fast;
+use super::fast::{self, FastAttrs};
 use super::names::{self, byte_order, get, is_variable, join, number, parse_number, resolve};
 use super::parse::{AttrBuilder, EnumBuilder, Frame, State, TextKind};
 use super::types::{self, Atomic};
@@ -131,7 +131,7 @@ impl State {
     pub(super) fn start_attribute(&mut self, e: &BytesStart, qname: &str, line: u64) -> Result<(), DmrppError> {
         let attrs = self.attributes(e, line)?;
         let name = get(&attrs, "name").unwrap_or_default().to_string();
-        let type_name = get(&attrs, "type").unwrap_or("String").to_string();
+        let type_name = attribute_type(get(&attrs, "type").unwrap_or("String"));
         let frame =
             Frame::Attr(Box::new(AttrBuilder { name, type_name, values: Vec::new(), children: Vec::new(), over: None }));
         self.push(frame, line, qname);
@@ -257,31 +257,34 @@ impl State {
     pub(super) fn start_chunk<'e>(&mut self, e: &'e BytesStart, line: u64) -> Result<(), DmrppError> {
         // One pass over the attributes, with the checks of `attributes`, keeping the first of
         // each one a chunk has (the hottest element: one per chunk).
-        let [mut offset, mut n_bytes, mut position, mut fm, mut href, mut order] = [None, None, None, None, None, None];
-        let mut keep = |key: &str, value: Cow<'e, str>| {
-            let slot = match key {
-                "offset" => &mut offset,
-                "nBytes" => &mut n_bytes,
-                "chunkPositionInArray" => &mut position,
-                "fm" => &mut fm,
-                "href" => &mut href,
-                "byteOrder" => &mut order,
-                _ => return,
-            };
-            if slot.is_none() {
-                *slot = Some(value);
-            }
-        };
+        let mut found = ChunkAttrs::default();
         if let Some(plain) = fast::attrs(e.attributes_raw(), self.limits.attr_value) {
-            for &(key, value) in plain.as_slice() {
-                keep(names::local(key), Cow::Borrowed(value));
-            }
+            found.plain(&plain);
         } else {
             for a in e.attributes() {
                 let (key, value) = self.attribute(e, a, line)?;
-                keep(key, value);
+                found.keep(key, value);
             }
         }
+        self.chunk(found, line)?;
+        self.push(Frame::Leaf, line, e.name().into_inner());
+        Ok(())
+    }
+
+    /// A `<dmrpp:chunk/>` read by `fast::chunk_tag` where its parent is `<dmrpp:chunks>`: what
+    /// [`State::start`] and [`State::start_chunk`] do for it (an empty leaf is not pushed).
+    pub(super) fn plain_chunk(&mut self, attrs: &FastAttrs<'_>, line: u64) -> Result<(), DmrppError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(self.format_err(line, format!("<{}> nested deeper than {MAX_DEPTH} elements", fast::CHUNK)));
+        }
+        let mut found = ChunkAttrs::default();
+        found.plain(attrs);
+        self.chunk(found, line)
+    }
+
+    /// Record one chunk in the innermost variable.
+    fn chunk(&mut self, found: ChunkAttrs<'_>, line: u64) -> Result<(), DmrppError> {
+        let ChunkAttrs { offset, n_bytes, position, fm, href, order } = found;
         let Some(v) = self.var_mut() else {
             return Err(self.format_err(line, "<dmrpp:chunk> outside a variable"));
         };
@@ -315,7 +318,6 @@ impl State {
             Ok(c) => v.raw_chunks.push(c),
             Err(err) => v.fatal.push(format!("line {line}: {err}")),
         }
-        self.push(Frame::Leaf, line, e.name().into_inner());
         Ok(())
     }
 
@@ -429,6 +431,52 @@ impl State {
             }
         }
         Ok(())
+    }
+}
+
+/// An `<Attribute type>`, borrowed when it is one of the names DAP4 defines.
+fn attribute_type(name: &str) -> Cow<'static, str> {
+    const DAP: [&str; 17] = [
+        "String", "Int32", "Float32", "Float64", "Int16", "UInt16", "UInt32", "Int8", "Byte", "UInt8", "Int64",
+        "UInt64", "Container", "OtherXML", "URL", "Char", "Enum",
+    ];
+    match DAP.iter().find(|&&d| d == name) {
+        Some(&d) => Cow::Borrowed(d),
+        None => Cow::Owned(name.to_string()),
+    }
+}
+
+/// The attributes a `<dmrpp:chunk>` has, the first of each.
+#[derive(Default)]
+struct ChunkAttrs<'e> {
+    offset: Option<Cow<'e, str>>,
+    n_bytes: Option<Cow<'e, str>>,
+    position: Option<Cow<'e, str>>,
+    fm: Option<Cow<'e, str>>,
+    href: Option<Cow<'e, str>>,
+    order: Option<Cow<'e, str>>,
+}
+
+impl<'e> ChunkAttrs<'e> {
+    fn keep(&mut self, key: &str, value: Cow<'e, str>) {
+        let slot = match key {
+            "offset" => &mut self.offset,
+            "nBytes" => &mut self.n_bytes,
+            "chunkPositionInArray" => &mut self.position,
+            "fm" => &mut self.fm,
+            "href" => &mut self.href,
+            "byteOrder" => &mut self.order,
+            _ => return,
+        };
+        if slot.is_none() {
+            *slot = Some(value);
+        }
+    }
+
+    fn plain(&mut self, attrs: &FastAttrs<'e>) {
+        for (key, value) in attrs.iter() {
+            self.keep(key, Cow::Borrowed(value));
+        }
     }
 }
 
