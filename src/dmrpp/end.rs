@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::inline;
 use super::names::{parent, split_query};
-use super::parse::{Frame, Open, State, TextKind};
+use super::parse::{EnumBuilder, Frame, Open, State, TextKind};
 use super::types::{self, Atomic, Enumeration};
 use super::var::{shorten, Inline};
 use super::DmrppError;
@@ -87,6 +87,7 @@ impl State {
                 }
             }
             Frame::Attr(a) => {
+                let a = *a;
                 let attrs = if a.type_name == "Container" {
                     a.children
                         .into_iter()
@@ -113,7 +114,7 @@ impl State {
                             padding: StringPadding::NullTerm,
                             charset: StringCharset::Utf8,
                         },
-                        None => Datatype::Opaque { size: 0, tag: a.type_name.clone() },
+                        None => Datatype::Opaque { size: 0, tag: a.type_name.to_string() },
                     };
                     let n = a.values.len();
                     let value = if a.over.is_some() || n == 0 {
@@ -138,7 +139,8 @@ impl State {
                     }
                 }
             }
-            Frame::Enumeration { path, base, members } => {
+            Frame::Enumeration(en) => {
+                let EnumBuilder { path, base, members } = *en;
                 self.enums.insert(path, Enumeration { base, members });
             }
             Frame::Vlsa(items) => {

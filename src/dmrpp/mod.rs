@@ -11,6 +11,7 @@ mod counted;
 mod end;
 mod error;
 mod export;
+mod fast;
 mod filters;
 mod inline;
 mod names;

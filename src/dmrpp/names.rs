@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use super::fast::FastAttrs;
 use super::types::Atomic;
 use super::var::shorten;
 use crate::manifest::ByteOrder;
@@ -64,8 +65,12 @@ pub(super) fn byte_order(text: &str) -> Option<ByteOrder> {
 }
 
 /// The XML attributes of one start tag as (local name, value), borrowed from the tag where the
-/// value needs no normalization.
-pub(super) type Attrs<'e> = Vec<(&'e str, Cow<'e, str>)>;
+/// value needs no normalization: the usual plain ones without allocating, others as read by
+/// quick-xml.
+pub(super) enum Attrs<'e> {
+    Plain(FastAttrs<'e>),
+    Other(Vec<(&'e str, Cow<'e, str>)>),
+}
 
 /// `[0,10000]` → `0, 10000` appended to `out` (a variable keeps all its chunk positions in one
 /// vector); nothing is appended on error.
@@ -87,7 +92,7 @@ pub(super) fn position(text: &str, out: &mut Vec<u64>) -> Result<(), String> {
     Ok(())
 }
 
-pub(super) fn number<T: std::str::FromStr>(attrs: &[(&str, Cow<'_, str>)], key: &str) -> Result<Option<T>, String> {
+pub(super) fn number<T: std::str::FromStr>(attrs: &Attrs<'_>, key: &str) -> Result<Option<T>, String> {
     parse_number(key, get(attrs, key))
 }
 
@@ -99,8 +104,12 @@ pub(super) fn parse_number<T: std::str::FromStr>(key: &str, value: Option<&str>)
     }
 }
 
-pub(super) fn get<'a>(attrs: &'a [(&str, Cow<'_, str>)], key: &str) -> Option<&'a str> {
-    attrs.iter().find(|(k, _)| *k == key).map(|(_, v)| &**v)
+/// The value of the first attribute whose local name is `key`.
+pub(super) fn get<'a>(attrs: &'a Attrs<'_>, key: &str) -> Option<&'a str> {
+    match attrs {
+        Attrs::Plain(plain) => plain.get(key),
+        Attrs::Other(all) => all.iter().find(|(k, _)| *k == key).map(|(_, v)| &**v),
+    }
 }
 
 /// `https://h/x.h5.dmrpp?sig=..` → (`https://h/x.h5.dmrpp`, `?sig=..`); paths have no query.

@@ -12,6 +12,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 use super::counted::Counted;
+use super::fast;
 use super::names::{local, Attrs};
 use super::types::{Atomic, Enumeration};
 use super::var::VarBuilder;
@@ -32,11 +33,20 @@ pub(super) enum TextKind {
 #[derive(Debug)]
 pub(super) struct AttrBuilder {
     pub(super) name: String,
-    pub(super) type_name: String,
+    /// The `type`, not allocated for the names DAP defines.
+    pub(super) type_name: Cow<'static, str>,
     pub(super) values: Vec<serde_json::Value>,
     pub(super) children: Vec<Attribute>,
     /// A value exceeded the length limit.
     pub(super) over: Option<usize>,
+}
+
+/// An `<Enumeration>` while open.
+#[derive(Debug)]
+pub(super) struct EnumBuilder {
+    pub(super) path: String,
+    pub(super) base: Atomic,
+    pub(super) members: Vec<EnumMember>,
 }
 
 /// What an open element is.
@@ -47,16 +57,14 @@ pub(super) enum Frame {
         index: usize,
     },
     Var(Box<VarBuilder>),
-    Attr(AttrBuilder),
+    // Boxed, as the variables are: frames are pushed and popped once per element, and a small
+    // `Open` is cheap to move.
+    Attr(Box<AttrBuilder>),
     Value {
         text: String,
         over: bool,
     },
-    Enumeration {
-        path: String,
-        base: Atomic,
-        members: Vec<EnumMember>,
-    },
+    Enumeration(Box<EnumBuilder>),
     Chunks,
     Vlsa(Vec<String>),
     Text {
@@ -92,6 +100,8 @@ pub(super) struct State {
     pub(super) problems: Vec<Problem>,
     /// (DAP path, HDF5 `fullnamepath`) of variables build_dmrpp renamed.
     pub(super) renamed: Vec<(String, String)>,
+    /// The element being started is empty (`<x/>`): see [`State::push`].
+    pub(super) in_empty: bool,
 }
 
 impl State {
@@ -109,6 +119,7 @@ impl State {
             arrays: Vec::new(),
             problems: Vec::new(),
             renamed: Vec::new(),
+            in_empty: false,
         }
     }
 
@@ -154,11 +165,14 @@ impl State {
 
     /// The XML attributes of a start tag as (local name, value), each bounded in length.
     pub(super) fn attributes<'e>(&self, e: &'e BytesStart<'_>, line: u64) -> Result<Attrs<'e>, DmrppError> {
+        if let Some(plain) = fast::attrs(e.attributes_raw(), self.limits.attr_value) {
+            return Ok(Attrs::Plain(plain));
+        }
         let mut out = Vec::new();
         for a in e.attributes() {
             out.push(self.attribute(e, a, line)?);
         }
-        Ok(out)
+        Ok(Attrs::Other(out))
     }
 
     /// One XML attribute of `e` as (local name, value): well-formed, within
@@ -186,6 +200,10 @@ impl State {
     }
 
     pub(super) fn push(&mut self, frame: Frame, line: u64, name: &str) {
+        // An empty element whose end would do nothing is never on the stack.
+        if self.in_empty && matches!(frame, Frame::Leaf | Frame::Skip) {
+            return;
+        }
         self.stack.push(Open { frame, line, name: tag_name(name) });
     }
 }
@@ -220,10 +238,28 @@ pub(crate) fn parse_slice(xml: &[u8], sidecar: &str, limits: Limits) -> Result<G
     let mut reader = Reader::from_reader(xml);
     let mut state = State::new(sidecar, limits);
     let mut lines = Lines::default();
+    // Bytes of `<dmrpp:chunk/>` runs read here rather than by the reader (its position lags).
+    let mut skipped: u64 = 0;
+    // The reader has just read a tag: the next bytes are text or markup, not inside either.
+    let mut after_tag = false;
     loop {
-        let start = reader.buffer_position();
+        // Most of a sidecar is runs of indentation and `<dmrpp:chunk .../>` inside
+        // `<dmrpp:chunks>`: read those directly and hand the element to the same handler.
+        if after_tag && matches!(state.stack.last().map(|o| &o.frame), Some(Frame::Chunks)) {
+            let rest: &[u8] = reader.get_ref();
+            if let Some(tag) = fast::chunk_tag(rest, limits.token, limits.attr_value) {
+                let line = lines.at(xml, reader.buffer_position() + skipped + tag.ws as u64);
+                state.plain_chunk(&tag.attrs, line)?;
+                let n = tag.ws + tag.len;
+                *reader.get_mut() = &rest[n..];
+                skipped += n as u64;
+                continue;
+            }
+        }
+        let start = reader.buffer_position() + skipped;
         let result = reader.read_event();
-        let end = reader.buffer_position();
+        let end = reader.buffer_position() + skipped;
+        after_tag = matches!(result, Ok(Event::Start(_) | Event::End(_) | Event::Empty(_)));
         // Lines are counted only up to events that may report one (most events are text
         // between tags and end tags); counting is monotonic, so skipping some is exact.
         let line = match &result {
@@ -263,14 +299,24 @@ impl Lines {
     }
 }
 
-/// Newlines in `bytes`, 32 bytes at a time (a loop the compiler vectorizes).
+/// Newlines in `bytes`, 16 at a time into 16 byte-wide counters (a loop the compiler turns
+/// into vector compares), summed before any counter can overflow. Spans are short (from one
+/// tag to the next): the counters are summed once per call, the tail byte by byte.
 fn count_newlines(bytes: &[u8]) -> u64 {
-    let blocks = bytes.chunks_exact(32);
+    let blocks = bytes.chunks_exact(16);
     let rest = blocks.remainder();
-    let mut n: u64 = 0;
+    let (mut n, mut lanes, mut in_lanes) = (0u64, [0u8; 16], 0u32);
     for block in blocks {
-        n += u64::from(block.iter().map(|&b| u8::from(b == b'\n')).sum::<u8>());
+        for (lane, &b) in lanes.iter_mut().zip(block) {
+            *lane += u8::from(b == b'\n');
+        }
+        in_lanes += 1;
+        if in_lanes == 255 {
+            n += lanes.iter().map(|&l| u64::from(l)).sum::<u64>();
+            (lanes, in_lanes) = ([0; 16], 0);
+        }
     }
+    n += lanes.iter().map(|&l| u64::from(l)).sum::<u64>();
     n + rest.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
@@ -322,8 +368,15 @@ impl State {
             // `<x/>` is `<x></x>` (handled here rather than by the reader's
             // `expand_empty_elements`, which costs it a second event per empty element).
             Event::Empty(e) => {
-                self.start(&e, line)?;
-                self.end(line)?;
+                let depth = self.stack.len();
+                self.in_empty = true;
+                let started = self.start(&e, line);
+                self.in_empty = false;
+                started?;
+                // Leaves (most empty elements: `dmrpp:chunk`, `Dim`) were not pushed.
+                if self.stack.len() > depth {
+                    self.end(line)?;
+                }
             }
             Event::End(_) => self.end(line)?,
             Event::Text(t) if self.keeps_text() => self.text(&t.xml10_content()),
@@ -352,5 +405,22 @@ impl State {
             _ => {}
         }
         Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newlines_are_counted_exactly_at_any_length() {
+        // Long enough to flush the counters (255 blocks of 16 bytes) with a ragged tail.
+        let text: Vec<u8> = (0..9000u32).map(|i| if i % 7 == 0 || i % 13 == 0 { b'\n' } else { b'x' }).collect();
+        for len in [0, 1, 15, 16, 17, 4079, 4080, 4081, 9000] {
+            let naive = text[..len].iter().filter(|&&b| b == b'\n').count() as u64;
+            assert_eq!(count_newlines(&text[..len]), naive, "{len}");
+        }
+        let mut lines = Lines::default();
+        assert_eq!((lines.at(b"a\nb\nc", 0), lines.at(b"a\nb\nc", 4), lines.at(b"a\nb\nc", 99)), (1, 3, 3));
     }
 }

@@ -6,8 +6,9 @@ use std::borrow::Cow;
 
 use quick_xml::events::BytesStart;
 
+use super::fast::{self, FastAttrs};
 use super::names::{self, byte_order, get, is_variable, join, number, parse_number, resolve};
-use super::parse::{AttrBuilder, Frame, State, TextKind};
+use super::parse::{AttrBuilder, EnumBuilder, Frame, State, TextKind};
 use super::types::{self, Atomic};
 use super::var::{shorten, ChunksSpec, Kind, RawChunk, VarBuilder};
 use super::DmrppError;
@@ -44,7 +45,7 @@ impl State {
             Some(Frame::Var(_)) => 1,
             Some(Frame::Chunks) => 2,
             Some(Frame::Attr(_)) => 3,
-            Some(Frame::Enumeration { .. }) => 4,
+            Some(Frame::Enumeration(_)) => 4,
             Some(Frame::Vlsa(_)) => 5,
             _ => 6,
         };
@@ -90,8 +91,8 @@ impl State {
                     let value = number::<i64>(&attrs, "value");
                     let path = self.owner_path();
                     match (value, self.stack.last_mut().map(|o| &mut o.frame)) {
-                        (Ok(Some(value)), Some(Frame::Enumeration { members, .. })) => {
-                            members.push(EnumMember { name, value })
+                        (Ok(Some(value)), Some(Frame::Enumeration(en))) => {
+                            en.members.push(EnumMember { name, value })
                         }
                         (Ok(None), _) | (Err(_), _) => self.problems.push(Problem {
                             path,
@@ -130,8 +131,9 @@ impl State {
     pub(super) fn start_attribute(&mut self, e: &BytesStart, qname: &str, line: u64) -> Result<(), DmrppError> {
         let attrs = self.attributes(e, line)?;
         let name = get(&attrs, "name").unwrap_or_default().to_string();
-        let type_name = get(&attrs, "type").unwrap_or("String").to_string();
-        let frame = Frame::Attr(AttrBuilder { name, type_name, values: Vec::new(), children: Vec::new(), over: None });
+        let type_name = attribute_type(get(&attrs, "type").unwrap_or("String"));
+        let frame =
+            Frame::Attr(Box::new(AttrBuilder { name, type_name, values: Vec::new(), children: Vec::new(), over: None }));
         self.push(frame, line, qname);
         Ok(())
     }
@@ -175,7 +177,7 @@ impl State {
                 let base = get(&attrs, "basetype").and_then(Atomic::from_name);
                 match base {
                     Some(base @ Atomic::Int { .. }) => {
-                        self.push(Frame::Enumeration { path, base, members: Vec::new() }, line, qname)
+                        self.push(Frame::Enumeration(Box::new(EnumBuilder { path, base, members: Vec::new() })), line, qname)
                     }
                     _ => {
                         self.problems.push(Problem {
@@ -252,31 +254,43 @@ impl State {
         Ok(())
     }
 
-    pub(super) fn start_chunk(&mut self, e: &BytesStart, line: u64) -> Result<(), DmrppError> {
+    pub(super) fn start_chunk<'e>(&mut self, e: &'e BytesStart, line: u64) -> Result<(), DmrppError> {
         // One pass over the attributes, with the checks of `attributes`, keeping the first of
         // each one a chunk has (the hottest element: one per chunk).
-        let [mut offset, mut n_bytes, mut position, mut fm, mut href, mut order] = [None, None, None, None, None, None];
-        for a in e.attributes() {
-            let (key, value) = self.attribute(e, a, line)?;
-            let slot = match key {
-                "offset" => &mut offset,
-                "nBytes" => &mut n_bytes,
-                "chunkPositionInArray" => &mut position,
-                "fm" => &mut fm,
-                "href" => &mut href,
-                "byteOrder" => &mut order,
-                _ => continue,
-            };
-            if slot.is_none() {
-                *slot = Some(value);
+        let mut found = ChunkAttrs::default();
+        if let Some(plain) = fast::attrs(e.attributes_raw(), self.limits.attr_value) {
+            found.plain(&plain);
+        } else {
+            for a in e.attributes() {
+                let (key, value) = self.attribute(e, a, line)?;
+                found.keep(key, value);
             }
         }
+        self.chunk(found, line)?;
+        self.push(Frame::Leaf, line, e.name().into_inner());
+        Ok(())
+    }
+
+    /// A `<dmrpp:chunk/>` read by `fast::chunk_tag` where its parent is `<dmrpp:chunks>`: what
+    /// [`State::start`] and [`State::start_chunk`] do for it (an empty leaf is not pushed).
+    pub(super) fn plain_chunk(&mut self, attrs: &FastAttrs<'_>, line: u64) -> Result<(), DmrppError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(self.format_err(line, format!("<{}> nested deeper than {MAX_DEPTH} elements", fast::CHUNK)));
+        }
+        let mut found = ChunkAttrs::default();
+        found.plain(attrs);
+        self.chunk(found, line)
+    }
+
+    /// Record one chunk in the innermost variable.
+    fn chunk(&mut self, found: ChunkAttrs<'_>, line: u64) -> Result<(), DmrppError> {
+        let ChunkAttrs { offset, n_bytes, position, fm, href, order } = found;
         let Some(v) = self.var_mut() else {
             return Err(self.format_err(line, "<dmrpp:chunk> outside a variable"));
         };
         let parsed = (|| -> Result<RawChunk, String> {
-            let offset = parse_number::<u64>("offset", offset.as_deref())?.ok_or("dmrpp:chunk without offset")?;
-            let length = parse_number::<u64>("nBytes", n_bytes.as_deref())?.ok_or("dmrpp:chunk without nBytes")?;
+            let offset = chunk_number("offset", offset.as_deref())?.ok_or("dmrpp:chunk without offset")?;
+            let length = chunk_number("nBytes", n_bytes.as_deref())?.ok_or("dmrpp:chunk without nBytes")?;
             let filter_mask = match fm.as_deref() {
                 None => 0,
                 Some(t) => match t.trim().strip_prefix("0x") {
@@ -289,7 +303,9 @@ impl State {
             let position = match position.as_deref() {
                 Some(text) => {
                     let start = v.positions.len();
-                    names::position(text, &mut v.positions)?;
+                    if fast::position(text, &mut v.positions).is_none() {
+                        names::position(text, &mut v.positions)?;
+                    }
                     Some(start..v.positions.len())
                 }
                 None => None,
@@ -302,7 +318,6 @@ impl State {
             Ok(c) => v.raw_chunks.push(c),
             Err(err) => v.fatal.push(format!("line {line}: {err}")),
         }
-        self.push(Frame::Leaf, line, e.name().into_inner());
         Ok(())
     }
 
@@ -416,6 +431,60 @@ impl State {
             }
         }
         Ok(())
+    }
+}
+
+/// An `<Attribute type>`, borrowed when it is one of the names DAP4 defines.
+fn attribute_type(name: &str) -> Cow<'static, str> {
+    const DAP: [&str; 17] = [
+        "String", "Int32", "Float32", "Float64", "Int16", "UInt16", "UInt32", "Int8", "Byte", "UInt8", "Int64",
+        "UInt64", "Container", "OtherXML", "URL", "Char", "Enum",
+    ];
+    match DAP.iter().find(|&&d| d == name) {
+        Some(&d) => Cow::Borrowed(d),
+        None => Cow::Owned(name.to_string()),
+    }
+}
+
+/// The attributes a `<dmrpp:chunk>` has, the first of each.
+#[derive(Default)]
+struct ChunkAttrs<'e> {
+    offset: Option<Cow<'e, str>>,
+    n_bytes: Option<Cow<'e, str>>,
+    position: Option<Cow<'e, str>>,
+    fm: Option<Cow<'e, str>>,
+    href: Option<Cow<'e, str>>,
+    order: Option<Cow<'e, str>>,
+}
+
+impl<'e> ChunkAttrs<'e> {
+    fn keep(&mut self, key: &str, value: Cow<'e, str>) {
+        let slot = match key {
+            "offset" => &mut self.offset,
+            "nBytes" => &mut self.n_bytes,
+            "chunkPositionInArray" => &mut self.position,
+            "fm" => &mut self.fm,
+            "href" => &mut self.href,
+            "byteOrder" => &mut self.order,
+            _ => return,
+        };
+        if slot.is_none() {
+            *slot = Some(value);
+        }
+    }
+
+    fn plain(&mut self, attrs: &FastAttrs<'e>) {
+        for (key, value) in attrs.iter() {
+            self.keep(key, Cow::Borrowed(value));
+        }
+    }
+}
+
+/// A chunk's `offset` or `nBytes`: plain digits directly, anything else as [`parse_number`] reads it.
+fn chunk_number(key: &str, value: Option<&str>) -> Result<Option<u64>, String> {
+    match value.and_then(fast::u64_digits) {
+        Some(n) => Ok(Some(n)),
+        None => parse_number(key, value),
     }
 }
 

@@ -154,10 +154,12 @@ impl VarBuilder {
         if !self.fatal.is_empty() {
             return Err(self.fatal);
         }
-        let spec = self.chunks.clone().unwrap_or_default();
-        let stated_order = spec.byte_order.or_else(|| self.raw_chunks.iter().find_map(|c| c.byte_order));
+        let stated_order = (self.chunks.as_ref().and_then(|c| c.byte_order))
+            .or_else(|| self.raw_chunks.iter().find_map(|c| c.byte_order));
         let order = stated_order.unwrap_or(ByteOrder::Le);
         let dtype = self.dtype(order, enums).map_err(|e| vec![e])?;
+        // Taken after `dtype`, which reads `structOffset` from it.
+        let spec = self.chunks.take().unwrap_or_default();
         let elements = self.shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
         let data_bytes = elements.and_then(|n| n.checked_mul(dtype.size()));
         let fixed_size = !matches!(dtype, Datatype::String { size: None, .. })
@@ -216,7 +218,7 @@ impl VarBuilder {
             };
             inline = Some(bytes);
             (Layout::Compact, self.shape.clone())
-        } else if let Some(cd) = self.chunk_dims.clone() {
+        } else if let Some(cd) = self.chunk_dims.take() {
             if cd.len() != self.shape.len() {
                 return Err(vec![format!(
                     "chunkDimensionSizes has {} values for a rank-{} array",
