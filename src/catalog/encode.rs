@@ -92,7 +92,12 @@ pub(crate) fn wkb_array(values: Vec<Option<&[u8]>>) -> ArrayRef {
     for v in values {
         b.append_option(v);
     }
-    let wkb = WkbArray::from((b.finish(), WkbType::new(Arc::new(Metadata::default()))));
+    wkb_binary(b.finish())
+}
+
+/// A binary array of WKB values as a GeoArrow WKB column.
+pub(crate) fn wkb_binary(values: arrow::array::BinaryArray) -> ArrayRef {
+    let wkb = WkbArray::from((values, WkbType::new(Arc::new(Metadata::default()))));
     geoarrow_array::GeoArrowArray::to_array_ref(&wkb)
 }
 
@@ -131,6 +136,16 @@ pub(crate) fn parquet_bytes(
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(row_group))
         .build();
+    parquet_bytes_with(batch, geometry, extra, props)
+}
+
+/// [`parquet_bytes`] with the caller's writer properties (codec, encodings, row groups).
+pub(crate) fn parquet_bytes_with(
+    batch: &RecordBatch,
+    geometry: bool,
+    extra: KeyValue,
+    props: WriterProperties,
+) -> Result<Vec<u8>, WriteFailure> {
     let mut out = Vec::new();
     let pq = WriteFailure::Parquet;
     if geometry {

@@ -21,14 +21,13 @@ use serde::Serialize;
 use serde_json::json;
 
 pub use output::{GroupRows, PointTable};
-pub use plan::{chunks_covering, plan_granule, ColumnSource, GranulePlan, GroupPlan, ATL06_DEFAULT_VARS};
+pub use plan::{chunks_covering, plan_granule, selection, ColumnSource, GranulePlan, GroupPlan, ATL06_DEFAULT_VARS};
 
 use crate::catalog::{CatalogEntry, CatalogReadError, CatalogStore, TimeUnits, WriteFailure};
 use crate::manifest::{ArrayMeta, Datatype};
 use crate::source::{coalesce, SourceOptions};
 use crate::spatial::{Aoi, SpatialError};
-use crate::zarr::{StoreGranule, VirtualStore};
-use read::{chunk_keys, fill_of, read_rows};
+use read::{fill_of, Reader};
 
 /// Why a subset (or one granule of it) failed.
 #[derive(Debug, thiserror::Error)]
@@ -192,7 +191,8 @@ pub async fn subset_granule(
 ) -> Result<(GranuleSubset, Vec<GroupRows>), SubsetError> {
     let id = entry.info.id.clone();
     let plan = plan_granule(entry, aoi, cells, (opts.time_start, opts.time_end), opts.vars.as_deref())?;
-    let store = Arc::new(VirtualStore::new(vec![StoreGranule { id: id.clone(), manifest: entry.manifest.clone() }], opts.source.clone()));
+    let mut reader = Reader::new(&id, opts.source.clone());
+    let url = entry.manifest.url.as_str();
     let array = |path: &str| {
         entry.manifest.array(path).ok_or_else(|| SubsetError::Read { granule: id.clone(), path: path.into(), reason: "not in the manifest".into() })
     };
@@ -201,24 +201,24 @@ pub async fn subset_granule(
 
     // Round 1: coordinates (and time, when filtering by it) of the candidate rows.
     let candidates: Vec<Vec<u64>> = plan.groups.iter().map(|g| g.candidates.iter().flat_map(|r| r.clone()).collect()).collect();
-    let mut keys = Vec::new();
+    let mut wants = Vec::new();
     for (g, rows) in plan.groups.iter().zip(&candidates) {
-        keys.extend(chunk_keys(&id, array(&g.geo.latitude)?, rows));
-        keys.extend(chunk_keys(&id, array(&g.geo.longitude)?, rows));
+        wants.push((array(&g.geo.latitude)?, rows.as_slice()));
+        wants.push((array(&g.geo.longitude)?, rows.as_slice()));
         if let (true, Some(t)) = (filter_time, &g.geo.time) {
-            keys.extend(chunk_keys(&id, array(t)?, rows));
+            wants.push((array(t)?, rows.as_slice()));
         }
     }
-    let mut fetched = store.prefetch(&keys).await.map_err(|source| SubsetError::Fetch { granule: id.clone(), source })?;
+    let first = reader.fetch(url, &wants).await?;
     let mut selected: Vec<(Vec<u64>, Vec<f64>, Vec<f64>, Option<Vec<f64>>)> = Vec::new();
     for (g, rows) in plan.groups.iter().zip(&candidates) {
-        let lat = read_rows(&store, &id, array(&g.geo.latitude)?, rows).await?;
-        let lon = read_rows(&store, &id, array(&g.geo.longitude)?, rows).await?;
+        let lat = first.values(&id, array(&g.geo.latitude)?, rows)?;
+        let lon = first.values(&id, array(&g.geo.longitude)?, rows)?;
         let time = match (filter_time, &g.geo.time) {
             (true, Some(t)) => {
                 let a = array(t)?;
                 let units = time_units(a);
-                let v = read_rows(&store, &id, a, rows).await?;
+                let v = first.values(&id, a, rows)?;
                 Some(v.into_iter().map(|s| units.map_or(f64::NAN, |u| u.to_unix(s.as_f64()))).collect::<Vec<f64>>())
             }
             _ => None,
@@ -240,21 +240,21 @@ pub async fn subset_granule(
         }
         selected.push(keep);
     }
+    let first_fetched = first.fetched;
+    drop(first);
 
     // Round 2: the value columns (and time) of the selected rows.
-    let mut keys = Vec::new();
+    let mut wants = Vec::new();
     for (g, (rows, ..)) in plan.groups.iter().zip(&selected) {
         let mut paths: Vec<&str> = g.columns.iter().map(|c| c.path.as_str()).collect();
         if !filter_time {
             paths.extend(g.geo.time.as_deref());
         }
         for p in paths {
-            keys.extend(chunk_keys(&id, array(p)?, rows));
+            wants.push((array(p)?, rows.as_slice()));
         }
     }
-    let second = store.prefetch(&keys).await.map_err(|source| SubsetError::Fetch { granule: id.clone(), source })?;
-    fetched.chunks += second.chunks;
-    fetched.bytes += second.bytes;
+    let second = reader.fetch(url, &wants).await?;
     let mut table = Vec::new();
     for (g, (rows, lat, lon, time)) in plan.groups.iter().zip(selected) {
         if rows.is_empty() {
@@ -265,7 +265,7 @@ pub async fn subset_granule(
             (None, Some(t)) => {
                 let a = array(t)?;
                 let units = time_units(a);
-                read_rows(&store, &id, a, &rows).await?.into_iter().map(|s| units.map(|u| u.to_unix(s.as_f64()))).collect()
+                second.values(&id, a, &rows)?.into_iter().map(|s| units.map(|u| u.to_unix(s.as_f64()))).collect()
             }
             (None, None) => vec![None; rows.len()],
         };
@@ -276,7 +276,7 @@ pub async fn subset_granule(
             }
             let a = array(&c.path)?;
             let fill = fill_of(a);
-            let values = read_rows(&store, &id, a, &rows).await?;
+            let values = second.values(&id, a, &rows)?;
             let values = values.into_iter().map(|v| (Some(v.as_f64()) != fill).then_some(v)).collect();
             columns.push((c.name.clone(), element_type(&a.dtype), values));
         }
@@ -292,9 +292,9 @@ pub async fn subset_granule(
             columns,
         });
     }
-    let stats = store.stats();
-    report.chunks = fetched.chunks;
-    report.floor_bytes = fetched.bytes;
+    let stats = reader.stats();
+    report.chunks = first_fetched.0 + second.fetched.0;
+    report.floor_bytes = first_fetched.1 + second.fetched.1;
     report.bytes_read = stats.bytes;
     report.requests = stats.requests;
     report.round_trips = stats.round_trips;
@@ -335,7 +335,7 @@ pub async fn run_subset(aoi: &Aoi, opts: &SubsetOptions, progress: &(dyn Fn(&Gra
         let (catalog, cells_cache, aoi, opts) = (catalog.clone(), cells_cache.clone(), aoi.clone(), opts_shared.clone());
         let task = tokio::spawn(async move {
             let run = async {
-                let entry = catalog.read(&id).await?;
+                let entry = catalog.read_selected(&id, &|geo| selection(geo, opts.vars.as_deref())).await?;
                 let cells = {
                     let mut cache = cells_cache.lock().await;
                     match cache.get(&entry.h3_resolution) {

@@ -11,9 +11,14 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::file::metadata::KeyValue;
 
-use crate::catalog::{parquet_bytes, utc, wkb_array, wkb_field, WriteFailure};
+use arrow::array::BinaryArray;
+use arrow::buffer::{Buffer, OffsetBuffer};
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
+
+use crate::catalog::{parquet_bytes_with, utc, wkb_binary, wkb_field, WriteFailure};
 use crate::manifest::{Datatype, Scalar};
-use crate::spatial::wkb;
 
 /// One value column: its name, element type, and a value (or null) per row.
 #[derive(Clone, Debug)]
@@ -26,9 +31,8 @@ struct Column {
 /// Points selected so far, from any number of granules and groups.
 #[derive(Clone, Debug, Default)]
 pub struct PointTable {
-    granule: Vec<String>,
-    track: Vec<String>,
-    group: Vec<String>,
+    /// Granule, track and group of each run of rows, with the run's length.
+    runs: Vec<(String, String, String, usize)>,
     row: Vec<u64>,
     lat: Vec<f64>,
     lon: Vec<f64>,
@@ -70,9 +74,7 @@ impl PointTable {
     /// Append a group's rows; columns it lacks get nulls, new columns get nulls for earlier rows.
     pub fn append(&mut self, rows: GroupRows) {
         let (before, n) = (self.len(), rows.lat.len());
-        self.granule.extend(std::iter::repeat_n(rows.granule, n));
-        self.track.extend(std::iter::repeat_n(rows.track, n));
-        self.group.extend(std::iter::repeat_n(rows.group, n));
+        self.runs.push((rows.granule, rows.track, rows.group, n));
         self.row.extend(rows.rows);
         self.lat.extend(rows.lat);
         self.lon.extend(rows.lon);
@@ -104,22 +106,26 @@ impl PointTable {
             Field::new("longitude", DataType::Float64, false),
             Field::new("time", utc(), true),
         ];
-        let mut granule = StringBuilder::new();
-        let mut track = StringBuilder::new();
-        let mut group = StringBuilder::new();
-        for ((g, t), p) in self.granule.iter().zip(&self.track).zip(&self.group) {
-            granule.append_value(g);
-            track.append_value(t);
-            group.append_value(p);
-        }
+        let n = self.len();
+        let text = |f: fn(&(String, String, String, usize)) -> &str| {
+            let bytes = self.runs.iter().map(|r| f(r).len() * r.3).sum();
+            let mut b = StringBuilder::with_capacity(n, bytes);
+            for r in &self.runs {
+                for _ in 0..r.3 {
+                    b.append_value(f(r));
+                }
+            }
+            b.finish()
+        };
+        let (granule, track, group) = (text(|r| &r.0), text(|r| &r.1), text(|r| &r.2));
         let mut time = TimestampMicrosecondBuilder::with_capacity(self.len()).with_timezone("UTC");
         for t in &self.time {
             time.append_option(t.map(|s| (s * 1e6).round() as i64));
         }
         let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(granule.finish()),
-            Arc::new(track.finish()),
-            Arc::new(group.finish()),
+            Arc::new(granule),
+            Arc::new(track),
+            Arc::new(group),
             Arc::new(arrow::array::UInt64Array::from(self.row.clone())),
             Arc::new(arrow::array::Float64Array::from(self.lat.clone())),
             Arc::new(arrow::array::Float64Array::from(self.lon.clone())),
@@ -130,13 +136,43 @@ impl PointTable {
             fields.push(Field::new(&c.name, data_type, true));
             columns.push(array);
         }
-        let points: Vec<Vec<u8>> = self.lon.iter().zip(&self.lat).map(|(&x, &y)| wkb::point((x, y))).collect();
+        // WKB points (`wkb::point`: little-endian Point, x y) written into one buffer.
+        let mut wkb = Vec::with_capacity(n * POINT_WKB);
+        for (&x, &y) in self.lon.iter().zip(&self.lat) {
+            wkb.extend_from_slice(&[1, 1, 0, 0, 0]);
+            wkb.extend_from_slice(&x.to_le_bytes());
+            wkb.extend_from_slice(&y.to_le_bytes());
+        }
+        let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(POINT_WKB, n));
         fields.push(wkb_field("geometry"));
-        columns.push(wkb_array(points.iter().map(|p| Some(p.as_slice())).collect()));
+        columns.push(wkb_binary(BinaryArray::new(offsets, Buffer::from_vec(wkb), None)));
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
             .map_err(|e| WriteFailure::Parquet(parquet::errors::ParquetError::General(e.to_string())))?;
-        parquet_bytes(&batch, true, extra, 65_536)
+        parquet_bytes_with(&batch, true, extra, writer_properties())
     }
+}
+
+/// Bytes of one 2-D WKB point.
+const POINT_WKB: usize = 21;
+
+/// How the points are encoded: dictionaries only for the repeated text columns (granule, track,
+/// group: a handful of values each); coordinates, rows and values are near-unique, so trying a
+/// dictionary on them costs a hash per value for nothing. zstd level 1 throughout.
+fn writer_properties() -> WriterProperties {
+    let codec = match std::env::var("VZ_PQ_CODEC").as_deref() {
+        Ok("lz4") => Compression::LZ4_RAW,
+        Ok("snappy") => Compression::SNAPPY,
+        Ok("none") => Compression::UNCOMPRESSED,
+        _ => Compression::ZSTD(ZstdLevel::default()),
+    };
+    let mut b = WriterProperties::builder().set_compression(codec).set_max_row_group_row_count(Some(65_536));
+    if std::env::var("VZ_PQ_DICT").as_deref() != Ok("all") {
+        b = b.set_dictionary_enabled(false);
+        for c in ["granule", "track_id", "group"] {
+            b = b.set_column_dictionary_enabled(ColumnPath::from(c), true);
+        }
+    }
+    b.build()
 }
 
 macro_rules! build {
