@@ -136,16 +136,6 @@ pub(crate) fn parquet_bytes(
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(row_group))
         .build();
-    parquet_bytes_with(batch, geometry, extra, props)
-}
-
-/// [`parquet_bytes`] with the caller's writer properties (codec, encodings, row groups).
-pub(crate) fn parquet_bytes_with(
-    batch: &RecordBatch,
-    geometry: bool,
-    extra: KeyValue,
-    props: WriterProperties,
-) -> Result<Vec<u8>, WriteFailure> {
     let mut out = Vec::new();
     let pq = WriteFailure::Parquet;
     if geometry {

@@ -154,6 +154,17 @@ fn element_type(dtype: &Datatype) -> Datatype {
     }
 }
 
+/// A quick test that is false only for points [`Aoi::contains`] rejects: outside the area's box
+/// (most candidate points of a chunk whose track crosses the area are). Points on the ±180
+/// meridian, and areas whose box wraps the antimeridian, go to the exact test.
+fn bbox_test(aoi: &Aoi) -> impl Fn(f64, f64) -> bool {
+    let b = aoi.bbox();
+    move |lat: f64, lon: f64| {
+        let lon = if lon > 180.0 { lon - 360.0 } else { lon };
+        b.xmin > b.xmax || lon.abs() == 180.0 || (lat >= b.ymin && lat <= b.ymax && lon >= b.xmin && lon <= b.xmax)
+    }
+}
+
 /// Plan one granule without reading any data (`--plan`).
 pub fn summarize_plan(entry: &CatalogEntry, plan: &GranulePlan, gap: u64) -> GranulePlanSummary {
     let mut s = GranulePlanSummary { granule: entry.info.id.clone(), groups: plan.groups.len() as u64, ..Default::default() };
@@ -211,6 +222,7 @@ pub async fn subset_granule(
     }
     let first = reader.fetch(url, &wants).await?;
     let mut selected: Vec<(Vec<u64>, Vec<f64>, Vec<f64>, Option<Vec<f64>>)> = Vec::new();
+    let in_box = bbox_test(aoi);
     for (g, rows) in plan.groups.iter().zip(&candidates) {
         let lat = first.values(&id, array(&g.geo.latitude)?, rows)?;
         let lon = first.values(&id, array(&g.geo.longitude)?, rows)?;
@@ -229,7 +241,7 @@ pub async fn subset_granule(
             let in_time = time.as_ref().is_none_or(|t| {
                 opts.time_start.is_none_or(|s| t[i] >= s) && opts.time_end.is_none_or(|e| t[i] <= e)
             });
-            if in_time && aoi.contains(y, x) {
+            if in_time && in_box(y, x) && aoi.contains(y, x) {
                 keep.0.push(row);
                 keep.1.push(y);
                 keep.2.push(x);

@@ -17,7 +17,12 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
-use crate::catalog::{parquet_bytes_with, utc, wkb_binary, wkb_field, WriteFailure};
+use geoparquet::writer::{GeoParquetRecordBatchEncoder, GeoParquetWriterEncoding, GeoParquetWriterOptionsBuilder};
+use parquet::arrow::arrow_writer::compute_leaves;
+use parquet::arrow::ArrowWriter;
+use parquet::errors::ParquetError;
+
+use crate::catalog::{utc, wkb_binary, wkb_field, WriteFailure};
 use crate::manifest::{Datatype, Scalar};
 
 /// One value column: its name, element type, and a value (or null) per row.
@@ -148,8 +153,62 @@ impl PointTable {
         columns.push(wkb_binary(BinaryArray::new(offsets, Buffer::from_vec(wkb), None)));
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
             .map_err(|e| WriteFailure::Parquet(parquet::errors::ParquetError::General(e.to_string())))?;
-        parquet_bytes_with(&batch, true, extra, writer_properties())
+        write_parallel(&batch, extra)
     }
+}
+
+/// Rows per row group of the output.
+const ROW_GROUP: usize = 65_536;
+
+/// The batch as GeoParquet (WKB, `bbox` covering), each column chunk encoded and compressed on its
+/// own thread: the columns are independent, and this is the one step of a subset that runs after
+/// every granule is done.
+fn write_parallel(batch: &RecordBatch, extra: KeyValue) -> Result<Vec<u8>, WriteFailure> {
+    let (pq, geo) = (WriteFailure::Parquet, WriteFailure::GeoArrow);
+    let options = GeoParquetWriterOptionsBuilder::default()
+        .set_encoding(GeoParquetWriterEncoding::WKB)
+        .set_generate_covering(true)
+        .build();
+    let mut encoder = GeoParquetRecordBatchEncoder::try_new(batch.schema().as_ref(), &options).map_err(geo)?;
+    let encoded = encoder.encode_record_batch(batch).map_err(geo)?;
+    let schema = encoder.target_schema();
+    let mut out = Vec::new();
+    let writer = ArrowWriter::try_new(&mut out, schema.clone(), Some(writer_properties())).map_err(pq)?;
+    let (mut file, factory) = writer.into_serialized_writer().map_err(pq)?;
+    let rows = encoded.num_rows();
+    for (index, start) in (0..rows).step_by(ROW_GROUP).enumerate() {
+        let part = encoded.slice(start, ROW_GROUP.min(rows - start));
+        let mut leaves = Vec::new();
+        for (field, column) in schema.fields().iter().zip(part.columns()) {
+            leaves.extend(compute_leaves(field, column).map_err(pq)?);
+        }
+        let writers = factory.create_column_writers(index).map_err(pq)?;
+        let chunks = std::thread::scope(|scope| {
+            let jobs: Vec<_> = writers
+                .into_iter()
+                .zip(leaves)
+                .map(|(mut w, leaf)| {
+                    scope.spawn(move || {
+                        w.write(&leaf)?;
+                        w.close()
+                    })
+                })
+                .collect();
+            jobs.into_iter()
+                .map(|j| j.join().unwrap_or_else(|_| Err(ParquetError::General("column encoder panicked".into()))))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(pq)?;
+        let mut group = file.next_row_group().map_err(pq)?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut group).map_err(pq)?;
+        }
+        group.close().map_err(pq)?;
+    }
+    file.append_key_value_metadata(encoder.into_keyvalue().map_err(geo)?);
+    file.append_key_value_metadata(extra);
+    file.close().map_err(pq)?;
+    Ok(out)
 }
 
 /// Bytes of one 2-D WKB point.
@@ -159,18 +218,12 @@ const POINT_WKB: usize = 21;
 /// group: a handful of values each); coordinates, rows and values are near-unique, so trying a
 /// dictionary on them costs a hash per value for nothing. zstd level 1 throughout.
 fn writer_properties() -> WriterProperties {
-    let codec = match std::env::var("VZ_PQ_CODEC").as_deref() {
-        Ok("lz4") => Compression::LZ4_RAW,
-        Ok("snappy") => Compression::SNAPPY,
-        Ok("none") => Compression::UNCOMPRESSED,
-        _ => Compression::ZSTD(ZstdLevel::default()),
-    };
-    let mut b = WriterProperties::builder().set_compression(codec).set_max_row_group_row_count(Some(65_536));
-    if std::env::var("VZ_PQ_DICT").as_deref() != Ok("all") {
-        b = b.set_dictionary_enabled(false);
-        for c in ["granule", "track_id", "group"] {
-            b = b.set_column_dictionary_enabled(ColumnPath::from(c), true);
-        }
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP))
+        .set_dictionary_enabled(false);
+    for c in ["granule", "track_id", "group"] {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(c), true);
     }
     b.build()
 }
