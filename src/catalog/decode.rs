@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use arrow::array::{Array, BinaryArray, ListArray, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array, UInt64Array};
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
 use parquet::arrow::ProjectionMask;
 use serde::de::DeserializeOwned;
 
@@ -32,11 +32,20 @@ struct Table {
 }
 
 impl Table {
-    /// Every column of `bytes` (or only `columns`, in any order, when given).
-    fn read(table: &str, granule: &str, bytes: Bytes, columns: Option<&[&str]>) -> Result<Table, CatalogReadError> {
+    /// Every column of `bytes` (or only `columns`, in any order, when given), and every row (or
+    /// only those whose `path` passes `rows`: a first pass reads the `path` column alone, so the
+    /// other columns of the rows left out are skipped rather than materialised).
+    fn read(
+        table: &str,
+        granule: &str,
+        bytes: Bytes,
+        columns: Option<&[&str]>,
+        rows: Option<&dyn Fn(&str) -> bool>,
+    ) -> Result<Table, CatalogReadError> {
         let file = format!("{table}/{granule}.parquet");
         let fail = |reason: String| CatalogReadError { file: file.clone(), reason };
-        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| fail(e.to_string()))?;
+        let metadata = ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::default()).map_err(|e| fail(e.to_string()))?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes.clone(), metadata.clone());
         let vz = builder
             .metadata()
             .file_metadata()
@@ -57,6 +66,27 @@ impl Table {
                 let roots = schema.fields().iter().enumerate().filter(|(_, f)| names.contains(&f.name().as_str())).map(|(i, _)| i);
                 let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
                 builder.with_projection(mask)
+            }
+            None => builder,
+        };
+        let builder = match rows {
+            Some(keep) => {
+                let first = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, metadata);
+                let at = first.schema().index_of("path").map_err(|e| fail(e.to_string()))?;
+                let mask = ProjectionMask::roots(first.parquet_schema(), [at]);
+                let mut runs: Vec<RowSelector> = Vec::new();
+                for batch in first.with_projection(mask).build().map_err(|e| fail(e.to_string()))? {
+                    let batch = batch.map_err(|e| fail(e.to_string()))?;
+                    let paths = batch.column(0).as_any().downcast_ref::<StringArray>().ok_or_else(|| fail("column `path` of the wrong type".into()))?;
+                    for i in 0..paths.len() {
+                        let take = !paths.is_null(i) && keep(paths.value(i));
+                        match runs.last_mut() {
+                            Some(r) if r.skip != take => r.row_count += 1,
+                            _ => runs.push(if take { RowSelector::select(1) } else { RowSelector::skip(1) }),
+                        }
+                    }
+                }
+                builder.with_row_selection(RowSelection::from(runs))
             }
             None => builder,
         };
@@ -156,7 +186,7 @@ fn decode(
     select: Option<&(dyn Fn(&[GeolocationInfo]) -> Selection + Send + Sync)>,
 ) -> Result<CatalogEntry, CatalogReadError> {
     let partial = select.is_some();
-    let g = Table::read("granules", granule, granules, partial.then_some(&GRANULE_COLUMNS[..]))?;
+    let g = Table::read("granules", granule, granules, partial.then_some(&GRANULE_COLUMNS[..]), None)?;
     let mut manifest = GranuleManifest {
         url: String::new(),
         size: 0,
@@ -210,7 +240,8 @@ fn decode(
     let keep = |path: &str| selection.as_ref().is_none_or(|s| s.arrays.contains(path));
     let footprinted = |path: &str| selection.as_ref().is_none_or(|s| s.footprints.contains(path));
 
-    let a = Table::read("arrays", granule, arrays, partial.then_some(&ARRAY_COLUMNS[..]))?;
+    let kept: &dyn Fn(&str) -> bool = &keep;
+    let a = Table::read("arrays", granule, arrays, partial.then_some(&ARRAY_COLUMNS[..]), partial.then_some(kept))?;
     let mut groups_of: HashMap<String, String> = HashMap::new();
     for batch in &a.batches {
         let path = a.column::<StringArray>(batch, "path")?;
@@ -248,7 +279,7 @@ fn decode(
         }
     }
 
-    let c = Table::read("chunks", granule, chunks, partial.then_some(&CHUNK_COLUMNS[..]))?;
+    let c = Table::read("chunks", granule, chunks, partial.then_some(&CHUNK_COLUMNS[..]), partial.then_some(kept))?;
     let index: HashMap<String, usize> = manifest.arrays.iter().enumerate().map(|(i, a)| (a.path.clone(), i)).collect();
     // Per array: (chunk, spatial) pairs, sorted by coordinates below to restore the manifest order.
     let mut found: Vec<Vec<(ChunkRef, Option<ChunkSpatial>)>> = vec![Vec::new(); manifest.arrays.len()];

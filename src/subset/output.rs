@@ -5,22 +5,20 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Float32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder, Int8Builder, RecordBatch, StringBuilder,
-    TimestampMicrosecondBuilder, UInt16Builder, UInt32Builder, UInt64Builder, UInt8Builder,
+    ArrayRef, BinaryArray, Float32Builder, Float64Array, Float64Builder, Int16Builder, Int32Builder, Int64Builder, Int8Builder,
+    RecordBatch, StringBuilder, StructArray, TimestampMicrosecondBuilder, UInt16Builder, UInt32Builder, UInt64Builder,
+    UInt8Builder,
 };
-use arrow::datatypes::{DataType, Field, Schema};
-use parquet::file::metadata::KeyValue;
-
-use arrow::array::BinaryArray;
 use arrow::buffer::{Buffer, OffsetBuffer};
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
-use parquet::schema::types::ColumnPath;
-
+use arrow::datatypes::{DataType, Field, Schema};
 use geoparquet::writer::{GeoParquetRecordBatchEncoder, GeoParquetWriterEncoding, GeoParquetWriterOptionsBuilder};
 use parquet::arrow::arrow_writer::compute_leaves;
 use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
 use parquet::errors::ParquetError;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use crate::catalog::{utc, wkb_binary, wkb_field, WriteFailure};
 use crate::manifest::{Datatype, Scalar};
@@ -170,8 +168,14 @@ fn write_parallel(batch: &RecordBatch, extra: KeyValue) -> Result<Vec<u8>, Write
         .set_generate_covering(true)
         .build();
     let mut encoder = GeoParquetRecordBatchEncoder::try_new(batch.schema().as_ref(), &options).map_err(geo)?;
-    let encoded = encoder.encode_record_batch(batch).map_err(geo)?;
     let schema = encoder.target_schema();
+    let (encoded, geo_metadata) = match points_covering(batch, &schema) {
+        Some(done) => done,
+        None => {
+            let encoded = encoder.encode_record_batch(batch).map_err(geo)?;
+            (encoded, encoder.into_keyvalue().map_err(geo)?)
+        }
+    };
     let mut out = Vec::new();
     let writer = ArrowWriter::try_new(&mut out, schema.clone(), Some(writer_properties())).map_err(pq)?;
     let (mut file, factory) = writer.into_serialized_writer().map_err(pq)?;
@@ -205,7 +209,7 @@ fn write_parallel(batch: &RecordBatch, extra: KeyValue) -> Result<Vec<u8>, Write
         }
         group.close().map_err(pq)?;
     }
-    file.append_key_value_metadata(encoder.into_keyvalue().map_err(geo)?);
+    file.append_key_value_metadata(geo_metadata);
     file.append_key_value_metadata(extra);
     file.close().map_err(pq)?;
     Ok(out)
@@ -213,6 +217,30 @@ fn write_parallel(batch: &RecordBatch, extra: KeyValue) -> Result<Vec<u8>, Write
 
 /// Bytes of one 2-D WKB point.
 const POINT_WKB: usize = 21;
+
+/// The batch with its `bbox` covering column (`schema`: the GeoParquet encoder's target schema),
+/// and the `geo` metadata, computed from the coordinate columns: a point's box is the point, so the
+/// encoder's pass parsing every WKB value is not needed. `None` for an empty batch (the encoder
+/// then writes what GeoParquet says of an empty column) or a schema of another shape.
+fn points_covering(batch: &RecordBatch, schema: &Schema) -> Option<(RecordBatch, KeyValue)> {
+    let column = |name: &str| batch.column_by_name(name).filter(|_| batch.num_rows() > 0);
+    let (lon, lat) = (column("longitude")?.clone(), column("latitude")?.clone());
+    let DataType::Struct(fields) = schema.field_with_name("bbox").ok()?.data_type() else { return None };
+    let covering = StructArray::try_new(fields.clone(), vec![lon.clone(), lat.clone(), lon.clone(), lat.clone()], None).ok()?;
+    let mut columns = batch.columns().to_vec();
+    columns.push(Arc::new(covering));
+    let encoded = RecordBatch::try_new(Arc::new(schema.clone()), columns).ok()?;
+    let range = |a: &ArrayRef| {
+        let v = a.as_any().downcast_ref::<Float64Array>()?.values();
+        Some(v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x))))
+    };
+    let ((x0, x1), (y0, y1)) = (range(&lon)?, range(&lat)?);
+    let bbox = serde_json::json!([x0, y0, x1, y1]);
+    let geo = format!(
+        r#"{{"version":"1.1.0","primary_column":"geometry","columns":{{"geometry":{{"encoding":"WKB","geometry_types":["Point"],"bbox":{bbox},"covering":{{"bbox":{{"xmin":["bbox","xmin"],"ymin":["bbox","ymin"],"xmax":["bbox","xmax"],"ymax":["bbox","ymax"]}}}}}}}}}}"#
+    );
+    Some((encoded, KeyValue::new("geo".into(), Some(geo))))
+}
 
 /// How the points are encoded: dictionaries only for the repeated text columns (granule, track,
 /// group: a handful of values each); coordinates, rows and values are near-unique, so trying a
