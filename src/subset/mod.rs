@@ -376,10 +376,10 @@ pub async fn run_subset(aoi: &Aoi, opts: &SubsetOptions, progress: &(dyn Fn(&Gra
             out
         }
     };
-    let done: Vec<(GranuleSubset, Vec<GroupRows>)> =
-        futures::stream::iter(ids.into_iter().map(one)).buffered(opts.concurrency.max(1)).collect().await;
+    // Points are appended as each granule is done (in catalog order), while later ones still run.
+    let mut done = futures::stream::iter(ids.into_iter().map(one)).buffered(opts.concurrency.max(1));
     let mut result = SubsetResult::default();
-    for (report, groups) in done {
+    while let Some((report, groups)) = done.next().await {
         for rows in groups {
             result.points.append(rows);
         }
