@@ -8,7 +8,7 @@
 #
 # Environment: VZ_PYTHON (python with h5py, geopandas, shapely, duckdb, moto[server], boto3; default
 # .venv/bin/python), VZ_SHARED, CARGO_TARGET_DIR, VZ_RUNS (timed runs per tool, default 3).
-# Extra arguments go to bench/subset.py (--no-s3, --aoi FILE).
+# Extra arguments go to bench/subset.py (--no-s3, --aoi FILE, --vz-base OLD_VZ).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)

@@ -19,6 +19,9 @@ vs the bytes of the whole arrays, and a subset from moto's S3 server on 127.0.0.
 bytes).
 
     bench/subset.py [--data bench-data] [--vz target/release/vz] [--runs 3] [--aoi fixtures/greenland.geojson] [--no-s3]
+                    [--vz-base OLD_VZ]
+
+With --vz-base, a second vz binary is timed in the same loop (before/after a change, same load).
 
 Writes bench-data/results/subset-<time>.json (and subset-latest.json).
 """
@@ -192,6 +195,7 @@ def main(argv=None):
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--aoi", default=os.path.join(REPO, "fixtures", "greenland.geojson"))
     p.add_argument("--no-s3", action="store_true", help="skip the moto S3 part")
+    p.add_argument("--vz-base", help="another vz binary (e.g. a build before a change), timed side by side as `vz-base`")
     a = p.parse_args(argv)
     granules = sorted(glob.glob(os.path.join(a.data, "atl06", "*.h5")))
     if not granules:
@@ -206,14 +210,17 @@ def main(argv=None):
         json.dump(bbox_index(granules), f)
 
     spec = {"granules": granules, "aoi": a.aoi, "index": index_path}
-    times = {"vz": [], "naive": [], "perchunk": []}
+    tools = ("vz", "naive", "perchunk") + (("vz-base",) if a.vz_base else ())
+    times = {t: [] for t in tools}
     points, report = {}, None
     for i in range(a.runs + 1):
-        for tool in ("vz", "naive", "perchunk"):
+        for tool in tools:
             out = os.path.join(work, "%s.parquet" % tool)
-            if tool == "vz":
-                r = run_vz(a.vz, ["subset", "--aoi", a.aoi, "--manifests", catalog, "-o", out, "--json"])
-                n, report = r["points"], r
+            if tool in ("vz", "vz-base"):
+                r = run_vz(a.vz if tool == "vz" else a.vz_base, ["subset", "--aoi", a.aoi, "--manifests", catalog, "-o", out, "--json"])
+                n = r["points"]
+                if tool == "vz":
+                    report = r
             else:
                 sp = os.path.join(work, "%s.json" % tool)
                 json.dump(dict(spec, out=out), open(sp, "w"))
@@ -228,18 +235,20 @@ def main(argv=None):
         raise SystemExit("the tools selected different numbers of points: %s" % points)
     med = {t: statistics.median(v) for t, v in times.items()}
     whole = whole_array_bytes(catalog)
-    res = {"time": now(), "machine": machine(), "granules": len(granules), "aoi": a.aoi, "points": points["vz"],
+    res = {"time": now(), "machine": machine(), "load_average": os.getloadavg(), "granules": len(granules), "aoi": a.aoi,
+           "points": points["vz"], "vz_base": a.vz_base,
            "runs": a.runs, "seconds": times, "median": med,
            "speedup_vs_naive": med["naive"] / med["vz"], "speedup_vs_perchunk": med["perchunk"] / med["vz"],
            "vz_bytes_read": report["bytes_read"], "vz_floor_bytes": report["floor_bytes"],
            "vz_requests": report["requests"], "whole_array_bytes": whole}
     print("\nvz subset vs Python baselines: %d full-size granules, AOI %s, %d points (median of %d runs)"
           % (len(granules), os.path.basename(a.aoi), points["vz"], a.runs))
-    for t in ("vz", "naive", "perchunk"):
+    for t in tools:
         print("  %-9s %8.3f s   %6.1fx vz" % (t, med[t], med[t] / med["vz"]))
     print("  vz read %.2f MB (floor %.2f MB) = %.1f%% of the %.1f MB whole arrays, %d requests"
           % (report["bytes_read"] / 1e6, report["floor_bytes"] / 1e6, 100.0 * report["bytes_read"] / whole,
              whole / 1e6, report["requests"]))
+    print("  load average at the end: %.2f %.2f %.2f" % tuple(res["load_average"]))
     x = res["speedup_vs_naive"]
     print("  target >= %.0fx faster than the naive baseline: %.1fx -> %s" % (TARGET, x, "MET" if x >= TARGET else "NOT MET"))
     if not a.no_s3:

@@ -4,11 +4,12 @@
 //! problems), with each chunk's spatial tagging, so every later stage (the Zarr store, subset,
 //! serve, exports) works from the catalog alone without re-reading granule headers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use arrow::array::{Array, BinaryArray, ListArray, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array, UInt64Array};
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
+use parquet::arrow::ProjectionMask;
 use serde::de::DeserializeOwned;
 
 use super::{CatalogEntry, ChunkSpatial, GeolocationInfo, GranuleInfo, CATALOG_VERSION};
@@ -31,10 +32,20 @@ struct Table {
 }
 
 impl Table {
-    fn read(table: &str, granule: &str, bytes: Bytes) -> Result<Table, CatalogReadError> {
+    /// Every column of `bytes` (or only `columns`, in any order, when given), and every row (or
+    /// only those whose `path` passes `rows`: a first pass reads the `path` column alone, so the
+    /// other columns of the rows left out are skipped rather than materialised).
+    fn read(
+        table: &str,
+        granule: &str,
+        bytes: Bytes,
+        columns: Option<&[&str]>,
+        rows: Option<&dyn Fn(&str) -> bool>,
+    ) -> Result<Table, CatalogReadError> {
         let file = format!("{table}/{granule}.parquet");
         let fail = |reason: String| CatalogReadError { file: file.clone(), reason };
-        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| fail(e.to_string()))?;
+        let metadata = ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::default()).map_err(|e| fail(e.to_string()))?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes.clone(), metadata.clone());
         let vz = builder
             .metadata()
             .file_metadata()
@@ -49,6 +60,36 @@ impl Table {
                 "catalog version {version}, this vz reads version {CATALOG_VERSION}: re-index with `vz index --force`"
             )));
         }
+        let builder = match columns {
+            Some(names) => {
+                let schema = builder.schema().clone();
+                let roots = schema.fields().iter().enumerate().filter(|(_, f)| names.contains(&f.name().as_str())).map(|(i, _)| i);
+                let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+                builder.with_projection(mask)
+            }
+            None => builder,
+        };
+        let builder = match rows {
+            Some(keep) => {
+                let first = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, metadata);
+                let at = first.schema().index_of("path").map_err(|e| fail(e.to_string()))?;
+                let mask = ProjectionMask::roots(first.parquet_schema(), [at]);
+                let mut runs: Vec<RowSelector> = Vec::new();
+                for batch in first.with_projection(mask).build().map_err(|e| fail(e.to_string()))? {
+                    let batch = batch.map_err(|e| fail(e.to_string()))?;
+                    let paths = batch.column(0).as_any().downcast_ref::<StringArray>().ok_or_else(|| fail("column `path` of the wrong type".into()))?;
+                    for i in 0..paths.len() {
+                        let take = !paths.is_null(i) && keep(paths.value(i));
+                        match runs.last_mut() {
+                            Some(r) if r.skip != take => r.row_count += 1,
+                            _ => runs.push(if take { RowSelector::select(1) } else { RowSelector::skip(1) }),
+                        }
+                    }
+                }
+                builder.with_row_selection(RowSelection::from(runs))
+            }
+            None => builder,
+        };
         let reader = builder.build().map_err(|e| fail(e.to_string()))?;
         let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| fail(e.to_string()))?;
         Ok(Table { file, batches, vz })
@@ -97,7 +138,55 @@ fn seconds(a: &TimestampMicrosecondArray, i: usize) -> Option<f64> {
 /// # Errors
 /// When a file is not a vz catalog file of this version, or a column is missing or malformed.
 pub fn decode_entry(granule: &str, granules: Bytes, arrays: Bytes, chunks: Bytes) -> Result<CatalogEntry, CatalogReadError> {
-    let g = Table::read("granules", granule, granules)?;
+    decode(granule, granules, arrays, chunks, None)
+}
+
+/// Which arrays a partial read keeps ([`decode_entry_selected`]).
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// Array paths to decode (metadata and chunks); the others are left out of the manifest.
+    pub arrays: HashSet<String>,
+    /// Of those, the arrays whose chunks keep their H3 cells and WKB geometry; the chunks of the
+    /// others keep rows, points and time only (empty `h3`, no `wkb`).
+    pub footprints: HashSet<String>,
+}
+
+/// Columns a partial read needs, per table (what [`decode`] reads without the file's geometry,
+/// covering, Zarr metadata and JSON of groups, links and problems).
+const GRANULE_COLUMNS: [&str; 7] = ["url", "size", "source", "etag", "last_modified", "time_min", "time_max"];
+const ARRAY_COLUMNS: [&str; 15] = [
+    "path", "group", "shape", "chunk_shape", "dtype", "layout", "filters", "fill", "attributes", "dimensions", "maxshape",
+    "chunk_index", "inline", "external", "unsupported",
+];
+const CHUNK_COLUMNS: [&str; 13] =
+    ["path", "chunk", "url", "offset", "length", "filter_mask", "row_start", "row_end", "points", "time_min", "time_max", "h3", "geometry"];
+
+/// A partial [`decode_entry`] for readers that need a few arrays (`vz subset`): `select` sees the
+/// geolocated groups and names the arrays to keep. The manifest then holds only those arrays (no
+/// groups, links or problems), `spatial` only their tagging, and `footprint` is `None`; only the
+/// Parquet columns that fill these are decoded.
+///
+/// # Errors
+/// As [`decode_entry`].
+pub fn decode_entry_selected(
+    granule: &str,
+    granules: Bytes,
+    arrays: Bytes,
+    chunks: Bytes,
+    select: &(dyn Fn(&[GeolocationInfo]) -> Selection + Send + Sync),
+) -> Result<CatalogEntry, CatalogReadError> {
+    decode(granule, granules, arrays, chunks, Some(select))
+}
+
+fn decode(
+    granule: &str,
+    granules: Bytes,
+    arrays: Bytes,
+    chunks: Bytes,
+    select: Option<&(dyn Fn(&[GeolocationInfo]) -> Selection + Send + Sync)>,
+) -> Result<CatalogEntry, CatalogReadError> {
+    let partial = select.is_some();
+    let g = Table::read("granules", granule, granules, partial.then_some(&GRANULE_COLUMNS[..]), None)?;
     let mut manifest = GranuleManifest {
         url: String::new(),
         size: 0,
@@ -113,9 +202,11 @@ pub fn decode_entry(granule: &str, granules: Bytes, arrays: Bytes, chunks: Bytes
     manifest.url = g.column::<StringArray>(batch, "url")?.value(0).to_string();
     manifest.size = g.column::<UInt64Array>(batch, "size")?.value(0);
     manifest.source = g.json("source", &format!("\"{}\"", g.column::<StringArray>(batch, "source")?.value(0)))?;
-    manifest.problems = g.json("problems", g.column::<StringArray>(batch, "problems")?.value(0))?;
-    manifest.groups = g.json("groups", g.column::<StringArray>(batch, "groups")?.value(0))?;
-    manifest.links = g.json("links", g.column::<StringArray>(batch, "links")?.value(0))?;
+    if !partial {
+        manifest.problems = g.json("problems", g.column::<StringArray>(batch, "problems")?.value(0))?;
+        manifest.groups = g.json("groups", g.column::<StringArray>(batch, "groups")?.value(0))?;
+        manifest.links = g.json("links", g.column::<StringArray>(batch, "links")?.value(0))?;
+    }
     info.etag = opt_str(g.column::<StringArray>(batch, "etag")?, 0).map(String::from);
     let modified = g.column::<TimestampMicrosecondArray>(batch, "last_modified")?;
     info.last_modified_ms = (!modified.is_null(0)).then(|| modified.value(0) / 1000);
@@ -123,12 +214,14 @@ pub fn decode_entry(granule: &str, granules: Bytes, arrays: Bytes, chunks: Bytes
     if let (Some(a), Some(b)) = (seconds(t0, 0), seconds(t1, 0)) {
         time = Some((a, b));
     }
-    let geometry = g.column::<BinaryArray>(batch, "geometry")?;
-    if !geometry.is_null(0) {
-        footprint = Some(geometry.value(0).to_vec());
+    if !partial {
+        let geometry = g.column::<BinaryArray>(batch, "geometry")?;
+        if !geometry.is_null(0) {
+            footprint = Some(geometry.value(0).to_vec());
+        }
     }
     let h3_resolution = g.vz["h3_resolution"].as_u64().and_then(|r| u8::try_from(r).ok()).ok_or_else(|| g.fail("no h3_resolution"))?;
-    let geolocation = g.vz["geolocation"]
+    let geolocation: Vec<GeolocationInfo> = g.vz["geolocation"]
         .as_array()
         .map(|groups| {
             groups
@@ -143,8 +236,12 @@ pub fn decode_entry(granule: &str, granules: Bytes, arrays: Bytes, chunks: Bytes
                 .collect()
         })
         .unwrap_or_default();
+    let selection = select.map(|f| f(&geolocation));
+    let keep = |path: &str| selection.as_ref().is_none_or(|s| s.arrays.contains(path));
+    let footprinted = |path: &str| selection.as_ref().is_none_or(|s| s.footprints.contains(path));
 
-    let a = Table::read("arrays", granule, arrays)?;
+    let kept: &dyn Fn(&str) -> bool = &keep;
+    let a = Table::read("arrays", granule, arrays, partial.then_some(&ARRAY_COLUMNS[..]), partial.then_some(kept))?;
     let mut groups_of: HashMap<String, String> = HashMap::new();
     for batch in &a.batches {
         let path = a.column::<StringArray>(batch, "path")?;
@@ -156,6 +253,9 @@ pub fn decode_entry(granule: &str, granules: Bytes, arrays: Bytes, chunks: Bytes
         let (maxshape, chunk_index, external, unsupported) = (text("maxshape")?, text("chunk_index")?, text("external")?, text("unsupported")?);
         let inline = a.column::<BinaryArray>(batch, "inline")?;
         for i in 0..batch.num_rows() {
+            if !keep(path.value(i)) {
+                continue;
+            }
             if let Some(g) = opt_str(group, i) {
                 groups_of.insert(path.value(i).to_string(), g.to_string());
             }
@@ -179,7 +279,7 @@ pub fn decode_entry(granule: &str, granules: Bytes, arrays: Bytes, chunks: Bytes
         }
     }
 
-    let c = Table::read("chunks", granule, chunks)?;
+    let c = Table::read("chunks", granule, chunks, partial.then_some(&CHUNK_COLUMNS[..]), partial.then_some(kept))?;
     let index: HashMap<String, usize> = manifest.arrays.iter().enumerate().map(|(i, a)| (a.path.clone(), i)).collect();
     // Per array: (chunk, spatial) pairs, sorted by coordinates below to restore the manifest order.
     let mut found: Vec<Vec<(ChunkRef, Option<ChunkSpatial>)>> = vec![Vec::new(); manifest.arrays.len()];
@@ -195,14 +295,18 @@ pub fn decode_entry(granule: &str, granules: Bytes, arrays: Bytes, chunks: Bytes
         let h3 = c.column::<ListArray>(batch, "h3")?;
         let geometry = c.column::<BinaryArray>(batch, "geometry")?;
         for i in 0..batch.num_rows() {
+            if !keep(path.value(i)) {
+                continue;
+            }
             let &slot = index.get(path.value(i)).ok_or_else(|| c.fail(format!("chunk of `{}`, which the arrays table lacks", path.value(i))))?;
+            let footprint = footprinted(path.value(i));
             let href = (url.value(i) != manifest.url).then(|| url.value(i).to_string());
             let chunk = ChunkRef { coords: u64_list(coords, i), offset: offset.value(i), length: length.value(i), filter_mask: mask.value(i), href };
             let spatial = (!row_start.is_null(i)).then(|| ChunkSpatial {
                 rows: row_start.value(i)..row_end.value(i),
                 points: points.value(i),
-                wkb: (!geometry.is_null(i)).then(|| geometry.value(i).to_vec()),
-                h3: u64_list(h3, i),
+                wkb: (footprint && !geometry.is_null(i)).then(|| geometry.value(i).to_vec()),
+                h3: if footprint { u64_list(h3, i) } else { Vec::new() },
                 time: seconds(t0, i).zip(seconds(t1, i)),
             });
             found[slot].push((chunk, spatial));

@@ -92,7 +92,12 @@ pub(crate) fn wkb_array(values: Vec<Option<&[u8]>>) -> ArrayRef {
     for v in values {
         b.append_option(v);
     }
-    let wkb = WkbArray::from((b.finish(), WkbType::new(Arc::new(Metadata::default()))));
+    wkb_binary(b.finish())
+}
+
+/// A binary array of WKB values as a GeoArrow WKB column.
+pub(crate) fn wkb_binary(values: arrow::array::BinaryArray) -> ArrayRef {
+    let wkb = WkbArray::from((values, WkbType::new(Arc::new(Metadata::default()))));
     geoarrow_array::GeoArrowArray::to_array_ref(&wkb)
 }
 

@@ -13,8 +13,8 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use futures::TryStreamExt;
 
-use super::decode::{decode_entry, CatalogReadError};
-use super::{CatalogEntry, ParquetFile};
+use super::decode::{decode_entry, decode_entry_selected, CatalogReadError, Selection};
+use super::{CatalogEntry, GeolocationInfo, ParquetFile};
 use crate::source::{GranuleLocation, SourceError, SourceOptions};
 
 /// The catalog root.
@@ -93,6 +93,23 @@ impl CatalogStore {
     pub async fn read(&self, granule: &str) -> Result<CatalogEntry, CatalogReadError> {
         let (g, a, c) = futures::try_join!(self.get("granules", granule), self.get("arrays", granule), self.get("chunks", granule))?;
         decode_entry(granule, g, a, c).map_err(|mut e| {
+            e.file = format!("{}/{}", self.display, e.file);
+            e
+        })
+    }
+
+    /// Read part of one granule back: the arrays `select` names from its geolocated groups
+    /// (see [`decode_entry_selected`]), decoding nothing else.
+    ///
+    /// # Errors
+    /// As [`CatalogStore::read`].
+    pub async fn read_selected(
+        &self,
+        granule: &str,
+        select: &(dyn Fn(&[GeolocationInfo]) -> Selection + Send + Sync),
+    ) -> Result<CatalogEntry, CatalogReadError> {
+        let (g, a, c) = futures::try_join!(self.get("granules", granule), self.get("arrays", granule), self.get("chunks", granule))?;
+        decode_entry_selected(granule, g, a, c, select).map_err(|mut e| {
             e.file = format!("{}/{}", self.display, e.file);
             e
         })

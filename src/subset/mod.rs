@@ -21,14 +21,13 @@ use serde::Serialize;
 use serde_json::json;
 
 pub use output::{GroupRows, PointTable};
-pub use plan::{chunks_covering, plan_granule, ColumnSource, GranulePlan, GroupPlan, ATL06_DEFAULT_VARS};
+pub use plan::{chunks_covering, plan_granule, selection, ColumnSource, GranulePlan, GroupPlan, ATL06_DEFAULT_VARS};
 
 use crate::catalog::{CatalogEntry, CatalogReadError, CatalogStore, TimeUnits, WriteFailure};
 use crate::manifest::{ArrayMeta, Datatype};
 use crate::source::{coalesce, SourceOptions};
 use crate::spatial::{Aoi, SpatialError};
-use crate::zarr::{StoreGranule, VirtualStore};
-use read::{chunk_keys, fill_of, read_rows};
+use read::{fill_of, Reader};
 
 /// Why a subset (or one granule of it) failed.
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +154,17 @@ fn element_type(dtype: &Datatype) -> Datatype {
     }
 }
 
+/// A quick test that is false only for points [`Aoi::contains`] rejects: outside the area's box
+/// (most candidate points of a chunk whose track crosses the area are). Points on the ±180
+/// meridian, and areas whose box wraps the antimeridian, go to the exact test.
+fn bbox_test(aoi: &Aoi) -> impl Fn(f64, f64) -> bool {
+    let b = aoi.bbox();
+    move |lat: f64, lon: f64| {
+        let lon = if lon > 180.0 { lon - 360.0 } else { lon };
+        b.xmin > b.xmax || lon.abs() == 180.0 || (lat >= b.ymin && lat <= b.ymax && lon >= b.xmin && lon <= b.xmax)
+    }
+}
+
 /// Plan one granule without reading any data (`--plan`).
 pub fn summarize_plan(entry: &CatalogEntry, plan: &GranulePlan, gap: u64) -> GranulePlanSummary {
     let mut s = GranulePlanSummary { granule: entry.info.id.clone(), groups: plan.groups.len() as u64, ..Default::default() };
@@ -192,7 +202,8 @@ pub async fn subset_granule(
 ) -> Result<(GranuleSubset, Vec<GroupRows>), SubsetError> {
     let id = entry.info.id.clone();
     let plan = plan_granule(entry, aoi, cells, (opts.time_start, opts.time_end), opts.vars.as_deref())?;
-    let store = Arc::new(VirtualStore::new(vec![StoreGranule { id: id.clone(), manifest: entry.manifest.clone() }], opts.source.clone()));
+    let mut reader = Reader::new(&id, opts.source.clone());
+    let url = entry.manifest.url.as_str();
     let array = |path: &str| {
         entry.manifest.array(path).ok_or_else(|| SubsetError::Read { granule: id.clone(), path: path.into(), reason: "not in the manifest".into() })
     };
@@ -201,24 +212,25 @@ pub async fn subset_granule(
 
     // Round 1: coordinates (and time, when filtering by it) of the candidate rows.
     let candidates: Vec<Vec<u64>> = plan.groups.iter().map(|g| g.candidates.iter().flat_map(|r| r.clone()).collect()).collect();
-    let mut keys = Vec::new();
+    let mut wants = Vec::new();
     for (g, rows) in plan.groups.iter().zip(&candidates) {
-        keys.extend(chunk_keys(&id, array(&g.geo.latitude)?, rows));
-        keys.extend(chunk_keys(&id, array(&g.geo.longitude)?, rows));
+        wants.push((array(&g.geo.latitude)?, rows.as_slice()));
+        wants.push((array(&g.geo.longitude)?, rows.as_slice()));
         if let (true, Some(t)) = (filter_time, &g.geo.time) {
-            keys.extend(chunk_keys(&id, array(t)?, rows));
+            wants.push((array(t)?, rows.as_slice()));
         }
     }
-    let mut fetched = store.prefetch(&keys).await.map_err(|source| SubsetError::Fetch { granule: id.clone(), source })?;
+    let first = reader.fetch(url, &wants).await?;
     let mut selected: Vec<(Vec<u64>, Vec<f64>, Vec<f64>, Option<Vec<f64>>)> = Vec::new();
+    let in_box = bbox_test(aoi);
     for (g, rows) in plan.groups.iter().zip(&candidates) {
-        let lat = read_rows(&store, &id, array(&g.geo.latitude)?, rows).await?;
-        let lon = read_rows(&store, &id, array(&g.geo.longitude)?, rows).await?;
+        let lat = first.values(&id, array(&g.geo.latitude)?, rows)?;
+        let lon = first.values(&id, array(&g.geo.longitude)?, rows)?;
         let time = match (filter_time, &g.geo.time) {
             (true, Some(t)) => {
                 let a = array(t)?;
                 let units = time_units(a);
-                let v = read_rows(&store, &id, a, rows).await?;
+                let v = first.values(&id, a, rows)?;
                 Some(v.into_iter().map(|s| units.map_or(f64::NAN, |u| u.to_unix(s.as_f64()))).collect::<Vec<f64>>())
             }
             _ => None,
@@ -229,7 +241,7 @@ pub async fn subset_granule(
             let in_time = time.as_ref().is_none_or(|t| {
                 opts.time_start.is_none_or(|s| t[i] >= s) && opts.time_end.is_none_or(|e| t[i] <= e)
             });
-            if in_time && aoi.contains(y, x) {
+            if in_time && in_box(y, x) && aoi.contains(y, x) {
                 keep.0.push(row);
                 keep.1.push(y);
                 keep.2.push(x);
@@ -240,21 +252,21 @@ pub async fn subset_granule(
         }
         selected.push(keep);
     }
+    let first_fetched = first.fetched;
+    drop(first);
 
     // Round 2: the value columns (and time) of the selected rows.
-    let mut keys = Vec::new();
+    let mut wants = Vec::new();
     for (g, (rows, ..)) in plan.groups.iter().zip(&selected) {
         let mut paths: Vec<&str> = g.columns.iter().map(|c| c.path.as_str()).collect();
         if !filter_time {
             paths.extend(g.geo.time.as_deref());
         }
         for p in paths {
-            keys.extend(chunk_keys(&id, array(p)?, rows));
+            wants.push((array(p)?, rows.as_slice()));
         }
     }
-    let second = store.prefetch(&keys).await.map_err(|source| SubsetError::Fetch { granule: id.clone(), source })?;
-    fetched.chunks += second.chunks;
-    fetched.bytes += second.bytes;
+    let second = reader.fetch(url, &wants).await?;
     let mut table = Vec::new();
     for (g, (rows, lat, lon, time)) in plan.groups.iter().zip(selected) {
         if rows.is_empty() {
@@ -265,7 +277,7 @@ pub async fn subset_granule(
             (None, Some(t)) => {
                 let a = array(t)?;
                 let units = time_units(a);
-                read_rows(&store, &id, a, &rows).await?.into_iter().map(|s| units.map(|u| u.to_unix(s.as_f64()))).collect()
+                second.values(&id, a, &rows)?.into_iter().map(|s| units.map(|u| u.to_unix(s.as_f64()))).collect()
             }
             (None, None) => vec![None; rows.len()],
         };
@@ -276,7 +288,7 @@ pub async fn subset_granule(
             }
             let a = array(&c.path)?;
             let fill = fill_of(a);
-            let values = read_rows(&store, &id, a, &rows).await?;
+            let values = second.values(&id, a, &rows)?;
             let values = values.into_iter().map(|v| (Some(v.as_f64()) != fill).then_some(v)).collect();
             columns.push((c.name.clone(), element_type(&a.dtype), values));
         }
@@ -292,9 +304,9 @@ pub async fn subset_granule(
             columns,
         });
     }
-    let stats = store.stats();
-    report.chunks = fetched.chunks;
-    report.floor_bytes = fetched.bytes;
+    let stats = reader.stats();
+    report.chunks = first_fetched.0 + second.fetched.0;
+    report.floor_bytes = first_fetched.1 + second.fetched.1;
     report.bytes_read = stats.bytes;
     report.requests = stats.requests;
     report.round_trips = stats.round_trips;
@@ -335,7 +347,7 @@ pub async fn run_subset(aoi: &Aoi, opts: &SubsetOptions, progress: &(dyn Fn(&Gra
         let (catalog, cells_cache, aoi, opts) = (catalog.clone(), cells_cache.clone(), aoi.clone(), opts_shared.clone());
         let task = tokio::spawn(async move {
             let run = async {
-                let entry = catalog.read(&id).await?;
+                let entry = catalog.read_selected(&id, &|geo| selection(geo, opts.vars.as_deref())).await?;
                 let cells = {
                     let mut cache = cells_cache.lock().await;
                     match cache.get(&entry.h3_resolution) {
@@ -364,10 +376,10 @@ pub async fn run_subset(aoi: &Aoi, opts: &SubsetOptions, progress: &(dyn Fn(&Gra
             out
         }
     };
-    let done: Vec<(GranuleSubset, Vec<GroupRows>)> =
-        futures::stream::iter(ids.into_iter().map(one)).buffered(opts.concurrency.max(1)).collect().await;
+    // Points are appended as each granule is done (in catalog order), while later ones still run.
+    let mut done = futures::stream::iter(ids.into_iter().map(one)).buffered(opts.concurrency.max(1));
     let mut result = SubsetResult::default();
-    for (report, groups) in done {
+    while let Some((report, groups)) = done.next().await {
         for rows in groups {
             result.points.append(rows);
         }

@@ -5,15 +5,23 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, Float32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder, Int8Builder, RecordBatch, StringBuilder,
-    TimestampMicrosecondBuilder, UInt16Builder, UInt32Builder, UInt64Builder, UInt8Builder,
+    ArrayRef, BinaryArray, Float32Builder, Float64Array, Float64Builder, Int16Builder, Int32Builder, Int64Builder, Int8Builder,
+    RecordBatch, StringBuilder, StructArray, TimestampMicrosecondBuilder, UInt16Builder, UInt32Builder, UInt64Builder,
+    UInt8Builder,
 };
+use arrow::buffer::{Buffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Field, Schema};
+use geoparquet::writer::{GeoParquetRecordBatchEncoder, GeoParquetWriterEncoding, GeoParquetWriterOptionsBuilder};
+use parquet::arrow::arrow_writer::compute_leaves;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
-use crate::catalog::{parquet_bytes, utc, wkb_array, wkb_field, WriteFailure};
+use crate::catalog::{utc, wkb_binary, wkb_field, WriteFailure};
 use crate::manifest::{Datatype, Scalar};
-use crate::spatial::wkb;
 
 /// One value column: its name, element type, and a value (or null) per row.
 #[derive(Clone, Debug)]
@@ -26,9 +34,8 @@ struct Column {
 /// Points selected so far, from any number of granules and groups.
 #[derive(Clone, Debug, Default)]
 pub struct PointTable {
-    granule: Vec<String>,
-    track: Vec<String>,
-    group: Vec<String>,
+    /// Granule, track and group of each run of rows, with the run's length.
+    runs: Vec<(String, String, String, usize)>,
     row: Vec<u64>,
     lat: Vec<f64>,
     lon: Vec<f64>,
@@ -70,9 +77,7 @@ impl PointTable {
     /// Append a group's rows; columns it lacks get nulls, new columns get nulls for earlier rows.
     pub fn append(&mut self, rows: GroupRows) {
         let (before, n) = (self.len(), rows.lat.len());
-        self.granule.extend(std::iter::repeat_n(rows.granule, n));
-        self.track.extend(std::iter::repeat_n(rows.track, n));
-        self.group.extend(std::iter::repeat_n(rows.group, n));
+        self.runs.push((rows.granule, rows.track, rows.group, n));
         self.row.extend(rows.rows);
         self.lat.extend(rows.lat);
         self.lon.extend(rows.lon);
@@ -104,22 +109,26 @@ impl PointTable {
             Field::new("longitude", DataType::Float64, false),
             Field::new("time", utc(), true),
         ];
-        let mut granule = StringBuilder::new();
-        let mut track = StringBuilder::new();
-        let mut group = StringBuilder::new();
-        for ((g, t), p) in self.granule.iter().zip(&self.track).zip(&self.group) {
-            granule.append_value(g);
-            track.append_value(t);
-            group.append_value(p);
-        }
+        let n = self.len();
+        let text = |f: fn(&(String, String, String, usize)) -> &str| {
+            let bytes = self.runs.iter().map(|r| f(r).len() * r.3).sum();
+            let mut b = StringBuilder::with_capacity(n, bytes);
+            for r in &self.runs {
+                for _ in 0..r.3 {
+                    b.append_value(f(r));
+                }
+            }
+            b.finish()
+        };
+        let (granule, track, group) = (text(|r| &r.0), text(|r| &r.1), text(|r| &r.2));
         let mut time = TimestampMicrosecondBuilder::with_capacity(self.len()).with_timezone("UTC");
         for t in &self.time {
             time.append_option(t.map(|s| (s * 1e6).round() as i64));
         }
         let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(granule.finish()),
-            Arc::new(track.finish()),
-            Arc::new(group.finish()),
+            Arc::new(granule),
+            Arc::new(track),
+            Arc::new(group),
             Arc::new(arrow::array::UInt64Array::from(self.row.clone())),
             Arc::new(arrow::array::Float64Array::from(self.lat.clone())),
             Arc::new(arrow::array::Float64Array::from(self.lon.clone())),
@@ -130,13 +139,121 @@ impl PointTable {
             fields.push(Field::new(&c.name, data_type, true));
             columns.push(array);
         }
-        let points: Vec<Vec<u8>> = self.lon.iter().zip(&self.lat).map(|(&x, &y)| wkb::point((x, y))).collect();
+        // WKB points (`wkb::point`: little-endian Point, x y) written into one buffer.
+        let mut wkb = Vec::with_capacity(n * POINT_WKB);
+        for (&x, &y) in self.lon.iter().zip(&self.lat) {
+            wkb.extend_from_slice(&[1, 1, 0, 0, 0]);
+            wkb.extend_from_slice(&x.to_le_bytes());
+            wkb.extend_from_slice(&y.to_le_bytes());
+        }
+        let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(POINT_WKB, n));
         fields.push(wkb_field("geometry"));
-        columns.push(wkb_array(points.iter().map(|p| Some(p.as_slice())).collect()));
+        columns.push(wkb_binary(BinaryArray::new(offsets, Buffer::from_vec(wkb), None)));
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
             .map_err(|e| WriteFailure::Parquet(parquet::errors::ParquetError::General(e.to_string())))?;
-        parquet_bytes(&batch, true, extra, 65_536)
+        write_parallel(&batch, extra)
     }
+}
+
+/// Rows per row group of the output.
+const ROW_GROUP: usize = 65_536;
+
+/// The batch as GeoParquet (WKB, `bbox` covering), each column chunk encoded and compressed on its
+/// own thread: the columns are independent, and this is the one step of a subset that runs after
+/// every granule is done.
+fn write_parallel(batch: &RecordBatch, extra: KeyValue) -> Result<Vec<u8>, WriteFailure> {
+    let (pq, geo) = (WriteFailure::Parquet, WriteFailure::GeoArrow);
+    let options = GeoParquetWriterOptionsBuilder::default()
+        .set_encoding(GeoParquetWriterEncoding::WKB)
+        .set_generate_covering(true)
+        .build();
+    let mut encoder = GeoParquetRecordBatchEncoder::try_new(batch.schema().as_ref(), &options).map_err(geo)?;
+    let schema = encoder.target_schema();
+    let (encoded, geo_metadata) = match points_covering(batch, &schema) {
+        Some(done) => done,
+        None => {
+            let encoded = encoder.encode_record_batch(batch).map_err(geo)?;
+            (encoded, encoder.into_keyvalue().map_err(geo)?)
+        }
+    };
+    let mut out = Vec::new();
+    let writer = ArrowWriter::try_new(&mut out, schema.clone(), Some(writer_properties())).map_err(pq)?;
+    let (mut file, factory) = writer.into_serialized_writer().map_err(pq)?;
+    let rows = encoded.num_rows();
+    for (index, start) in (0..rows).step_by(ROW_GROUP).enumerate() {
+        let part = encoded.slice(start, ROW_GROUP.min(rows - start));
+        let mut leaves = Vec::new();
+        for (field, column) in schema.fields().iter().zip(part.columns()) {
+            leaves.extend(compute_leaves(field, column).map_err(pq)?);
+        }
+        let writers = factory.create_column_writers(index).map_err(pq)?;
+        let chunks = std::thread::scope(|scope| {
+            let jobs: Vec<_> = writers
+                .into_iter()
+                .zip(leaves)
+                .map(|(mut w, leaf)| {
+                    scope.spawn(move || {
+                        w.write(&leaf)?;
+                        w.close()
+                    })
+                })
+                .collect();
+            jobs.into_iter()
+                .map(|j| j.join().unwrap_or_else(|_| Err(ParquetError::General("column encoder panicked".into()))))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .map_err(pq)?;
+        let mut group = file.next_row_group().map_err(pq)?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut group).map_err(pq)?;
+        }
+        group.close().map_err(pq)?;
+    }
+    file.append_key_value_metadata(geo_metadata);
+    file.append_key_value_metadata(extra);
+    file.close().map_err(pq)?;
+    Ok(out)
+}
+
+/// Bytes of one 2-D WKB point.
+const POINT_WKB: usize = 21;
+
+/// The batch with its `bbox` covering column (`schema`: the GeoParquet encoder's target schema),
+/// and the `geo` metadata, computed from the coordinate columns: a point's box is the point, so the
+/// encoder's pass parsing every WKB value is not needed. `None` for an empty batch (the encoder
+/// then writes what GeoParquet says of an empty column) or a schema of another shape.
+fn points_covering(batch: &RecordBatch, schema: &Schema) -> Option<(RecordBatch, KeyValue)> {
+    let column = |name: &str| batch.column_by_name(name).filter(|_| batch.num_rows() > 0);
+    let (lon, lat) = (column("longitude")?.clone(), column("latitude")?.clone());
+    let DataType::Struct(fields) = schema.field_with_name("bbox").ok()?.data_type() else { return None };
+    let covering = StructArray::try_new(fields.clone(), vec![lon.clone(), lat.clone(), lon.clone(), lat.clone()], None).ok()?;
+    let mut columns = batch.columns().to_vec();
+    columns.push(Arc::new(covering));
+    let encoded = RecordBatch::try_new(Arc::new(schema.clone()), columns).ok()?;
+    let range = |a: &ArrayRef| {
+        let v = a.as_any().downcast_ref::<Float64Array>()?.values();
+        Some(v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x))))
+    };
+    let ((x0, x1), (y0, y1)) = (range(&lon)?, range(&lat)?);
+    let bbox = serde_json::json!([x0, y0, x1, y1]);
+    let geo = format!(
+        r#"{{"version":"1.1.0","primary_column":"geometry","columns":{{"geometry":{{"encoding":"WKB","geometry_types":["Point"],"bbox":{bbox},"covering":{{"bbox":{{"xmin":["bbox","xmin"],"ymin":["bbox","ymin"],"xmax":["bbox","xmax"],"ymax":["bbox","ymax"]}}}}}}}}}}"#
+    );
+    Some((encoded, KeyValue::new("geo".into(), Some(geo))))
+}
+
+/// How the points are encoded: dictionaries only for the repeated text columns (granule, track,
+/// group: a handful of values each); coordinates, rows and values are near-unique, so trying a
+/// dictionary on them costs a hash per value for nothing. zstd level 1 throughout.
+fn writer_properties() -> WriterProperties {
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP))
+        .set_dictionary_enabled(false);
+    for c in ["granule", "track_id", "group"] {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(c), true);
+    }
+    b.build()
 }
 
 macro_rules! build {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::ops::Range;
 
-use crate::catalog::{CatalogEntry, ChunkSpatial, GeolocationInfo};
+use crate::catalog::{CatalogEntry, ChunkSpatial, GeolocationInfo, Selection};
 use crate::manifest::ArrayMeta;
 use crate::spatial::{line, wkb, Aoi, SIMPLIFY_TOLERANCE_DEG};
 
@@ -87,6 +87,30 @@ fn may_meet(t: &ChunkSpatial, cells: &HashSet<u64>, aoi: &Aoi) -> bool {
     aoi.meets_box(x0 - mx, y0 - my, x1 + mx, y1 + my)
 }
 
+/// Path of the array `name` (relative, `fit_statistics/dh_fit_dx`) of the geolocated group `geo`.
+fn column_path(geo: &GeolocationInfo, name: &str) -> String {
+    format!("{}/{}", geo.group.trim_end_matches('/'), name.trim_matches('/'))
+}
+
+/// The catalog arrays a subset with these `vars` reads ([`CatalogStore::read_selected`]): per
+/// geolocated group, latitude, longitude, time and the value columns; only the latitude chunks
+/// keep their H3 cells and geometry (the plan looks at nothing else).
+///
+/// [`CatalogStore::read_selected`]: crate::catalog::CatalogStore::read_selected
+pub fn selection(geolocation: &[GeolocationInfo], vars: Option<&[String]>) -> Selection {
+    let mut s = Selection::default();
+    for geo in geolocation {
+        s.arrays.extend([geo.latitude.clone(), geo.longitude.clone()]);
+        s.arrays.extend(geo.time.clone());
+        match vars {
+            Some(names) => s.arrays.extend(names.iter().map(|n| column_path(geo, n))),
+            None => s.arrays.extend(ATL06_DEFAULT_VARS.iter().map(|n| column_path(geo, n))),
+        }
+        s.footprints.insert(geo.latitude.clone());
+    }
+    s
+}
+
 /// Plan one granule: candidate rows per geolocated group, and the arrays behind each column.
 ///
 /// # Errors
@@ -115,7 +139,7 @@ pub fn plan_granule(
             continue;
         }
         let in_group = |name: &str| {
-            let path = format!("{}/{}", geo.group.trim_end_matches('/'), name.trim_matches('/'));
+            let path = column_path(geo, name);
             let a = entry.manifest.array(&path)?;
             let same_rows = entry.spatial.get(&path).is_some_and(|(g, _)| *g == geo.group);
             (same_rows && a.shape.len() == 1 && a.dtype.scalar(&vec![0; a.dtype.size() as usize]).is_some())

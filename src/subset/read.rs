@@ -1,66 +1,167 @@
-//! Reading selected rows of 1-D arrays through the virtual Zarr store: the chunks are prefetched
-//! in one coalesced round trip per file, then decoded by zarrs chunk by chunk.
+//! Reading selected rows of 1-D arrays straight from the granule files: the chunks holding the rows
+//! are fetched in one coalesced round trip per file, and each is decoded once by the native filter
+//! pipeline (`codec::decode_chunk`). No Zarr metadata is built or parsed on this path.
 
+use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 
-use zarrs::array::{Array, ArrayBytes};
+use bytes::Bytes;
 
 use super::SubsetError;
-use crate::manifest::{ArrayMeta, ByteOrder, Datatype, Scalar};
-use crate::zarr::VirtualStore;
+use crate::codec::decode_chunk;
+use crate::manifest::{ArrayMeta, Scalar};
+use crate::source::{self, ByteSource, SourceOptions, StatsSnapshot};
 
-/// The element type as zarrs hands values back: native byte order.
-fn native(dtype: &Datatype) -> Option<Datatype> {
-    let order = if cfg!(target_endian = "little") { ByteOrder::Le } else { ByteOrder::Be };
-    match dtype {
-        Datatype::Integer { size, signed, .. } => Some(Datatype::Integer { size: *size, signed: *signed, order }),
-        Datatype::Float { size, .. } => Some(Datatype::Float { size: *size, order }),
-        Datatype::Enum { base, .. } => native(base),
-        _ => None,
-    }
+/// The decoded chunks of one round: per (array path, chunk row index), the chunk's elements in
+/// the file's byte order.
+#[derive(Default)]
+pub(super) struct Decoded {
+    chunks: HashMap<(String, u64), Vec<u8>>,
+    /// Chunks fetched and their stored bytes.
+    pub fetched: (u64, u64),
 }
 
-/// Store keys of the chunks of `array` holding any of `rows` (sorted).
-pub(super) fn chunk_keys(granule: &str, array: &ArrayMeta, rows: &[u64]) -> Vec<String> {
-    let Some(&len) = array.chunk_shape.first().filter(|&&c| c > 0) else { return Vec::new() };
-    let node = VirtualStore::array_path(granule, &array.path);
-    let node = node.trim_start_matches('/');
-    let mut keys: Vec<String> = Vec::new();
-    let mut last = None;
-    for &r in rows {
-        let c = r / len;
-        if last != Some(c) {
-            keys.push(VirtualStore::chunk_key(node, &[c]));
-            last = Some(c);
+/// Opens each file of a granule once and counts what was read from it.
+pub(super) struct Reader {
+    granule: String,
+    options: SourceOptions,
+    sources: HashMap<String, Arc<dyn ByteSource>>,
+}
+
+/// Rows in a chunk of `array` (its first chunk dimension; the whole array when inline).
+fn rows_per_chunk(array: &ArrayMeta) -> Option<u64> {
+    if array.inline.is_some() {
+        return array.shape.first().map(|&n| n.max(1));
+    }
+    array.chunk_shape.first().copied().filter(|&c| c > 0)
+}
+
+impl Reader {
+    pub(super) fn new(granule: &str, options: SourceOptions) -> Reader {
+        Reader { granule: granule.to_string(), options, sources: HashMap::new() }
+    }
+
+    fn fail(&self, array: &ArrayMeta, reason: String) -> SubsetError {
+        SubsetError::Read { granule: self.granule.clone(), path: array.path.clone(), reason }
+    }
+
+    fn source(&mut self, url: &str) -> Result<Arc<dyn ByteSource>, SubsetError> {
+        if let Some(s) = self.sources.get(url) {
+            return Ok(s.clone());
         }
+        let s: Arc<dyn ByteSource> = Arc::from(
+            source::open(url, &self.options)
+                .map_err(|e| SubsetError::Fetch { granule: self.granule.clone(), source: e.into() })?,
+        );
+        self.sources.insert(url.to_string(), s.clone());
+        Ok(s)
     }
-    keys
+
+    /// Requests, bytes and round trips over every file read so far.
+    pub(super) fn stats(&self) -> StatsSnapshot {
+        self.sources.values().map(|s| s.stats().snapshot()).fold(StatsSnapshot::default(), |a, b| StatsSnapshot {
+            requests: a.requests + b.requests,
+            bytes: a.bytes + b.bytes,
+            round_trips: a.round_trips + b.round_trips,
+        })
+    }
+
+    /// Fetch (one concurrent round trip, one coalesced request set per file) and decode the chunks
+    /// of each `(array, rows)` (rows sorted) that hold any of the rows. `url` is the granule's file.
+    ///
+    /// # Errors
+    /// When an array is not a readable 1-D numeric array, or a chunk cannot be fetched or decoded.
+    pub(super) async fn fetch(&mut self, url: &str, wants: &[(&ArrayMeta, &[u64])]) -> Result<Decoded, SubsetError> {
+        let mut out = Decoded::default();
+        // (array, chunk row index, chunk) of every chunk to fetch, grouped by file.
+        let mut by_url: HashMap<&str, Vec<(&ArrayMeta, u64, Range<u64>, usize)>> = HashMap::new();
+        for &(array, rows) in wants {
+            if let Some(why) = &array.unsupported {
+                return Err(self.fail(array, why.clone()));
+            }
+            if array.shape.len() != 1 || array.dtype.scalar(&vec![0; array.dtype.size() as usize]).is_none() {
+                return Err(self.fail(array, "not a 1-D numeric array".into()));
+            }
+            let len = rows_per_chunk(array).ok_or_else(|| self.fail(array, "no chunk shape".into()))?;
+            let mut last = None;
+            for &r in rows {
+                let k = r / len;
+                if last == Some(k) || out.chunks.contains_key(&(array.path.clone(), k)) {
+                    continue;
+                }
+                last = Some(k);
+                if let Some(inline) = &array.inline {
+                    out.chunks.insert((array.path.clone(), k), inline.clone());
+                    continue;
+                }
+                match array.chunks.binary_search_by(|c| c.coords.first().copied().unwrap_or(0).cmp(&k)) {
+                    Ok(i) => {
+                        let c = &array.chunks[i];
+                        let file = c.href.as_deref().unwrap_or(url);
+                        by_url.entry(file).or_default().push((array, k, c.offset..c.offset + c.length, i));
+                    }
+                    // Not allocated: the fill value (else zeros), as HDF5 reads it.
+                    Err(_) => {
+                        let size = array.dtype.size() as usize;
+                        let one = array.fill.value.clone().filter(|v| v.len() == size).unwrap_or_else(|| vec![0; size]);
+                        out.chunks.insert((array.path.clone(), k), one.repeat(usize::try_from(len).unwrap_or(0)));
+                    }
+                }
+            }
+        }
+        let mut fetches = Vec::new();
+        for (file, wanted) in &by_url {
+            let source = self.source(file)?;
+            let ranges: Vec<Range<u64>> = wanted.iter().map(|w| w.2.clone()).collect();
+            fetches.push(async move { source.get_ranges(&ranges).await });
+        }
+        let got: Vec<Vec<Bytes>> = futures::future::try_join_all(fetches)
+            .await
+            .map_err(|e| SubsetError::Fetch { granule: self.granule.clone(), source: e.into() })?;
+        for ((_, wanted), bytes) in by_url.iter().zip(got) {
+            if bytes.len() != wanted.len() {
+                return Err(SubsetError::Read {
+                    granule: self.granule.clone(),
+                    path: String::new(),
+                    reason: format!("byte source returned {} ranges for {} asked", bytes.len(), wanted.len()),
+                });
+            }
+            for (&(array, k, _, i), stored) in wanted.iter().zip(bytes) {
+                out.fetched.0 += 1;
+                out.fetched.1 += stored.len() as u64;
+                let raw = decode_chunk(array, &array.chunks[i], &stored).map_err(|e| self.fail(array, e.to_string()))?;
+                out.chunks.insert((array.path.clone(), k), raw);
+            }
+        }
+        Ok(out)
+    }
 }
 
-/// Values of `rows` (sorted, within the array) of the 1-D numeric `array`.
-///
-/// # Errors
-/// When the array is not 1-D numeric, cannot be opened as Zarr, or a chunk cannot be read.
-pub(super) async fn read_rows(store: &Arc<VirtualStore>, granule: &str, array: &ArrayMeta, rows: &[u64]) -> Result<Vec<Scalar>, SubsetError> {
-    let fail = |reason: String| SubsetError::Read { granule: granule.to_string(), path: array.path.clone(), reason };
-    let dtype = native(&array.dtype).filter(|_| array.shape.len() == 1).ok_or_else(|| fail("not a 1-D numeric array".into()))?;
-    let len = array.chunk_shape.first().copied().filter(|&c| c > 0).ok_or_else(|| fail("no chunk shape".into()))?;
-    let size = dtype.size() as usize;
-    let zarr = Array::async_open(store.clone(), &VirtualStore::array_path(granule, &array.path)).await.map_err(|e| fail(e.to_string()))?;
-    let mut out = Vec::with_capacity(rows.len());
-    let mut i = 0;
-    while i < rows.len() {
-        let chunk = rows[i] / len;
-        let bytes: ArrayBytes<'static> = zarr.async_retrieve_chunk(&[chunk]).await.map_err(|e| fail(e.to_string()))?;
-        let bytes = bytes.into_fixed().map_err(|e| fail(e.to_string()))?;
-        while i < rows.len() && rows[i] / len == chunk {
-            let at = usize::try_from(rows[i] - chunk * len).unwrap_or(usize::MAX).saturating_mul(size);
-            let value = bytes.get(at..at + size).and_then(|raw| dtype.scalar(raw)).ok_or_else(|| fail(format!("row {} outside its chunk", rows[i])))?;
+impl Decoded {
+    /// Values of `rows` (sorted) of `array`, whose chunks [`Reader::fetch`] decoded.
+    ///
+    /// # Errors
+    /// When a row's chunk was not fetched or is shorter than the row.
+    pub(super) fn values(&self, granule: &str, array: &ArrayMeta, rows: &[u64]) -> Result<Vec<Scalar>, SubsetError> {
+        let fail = |reason: String| SubsetError::Read { granule: granule.to_string(), path: array.path.clone(), reason };
+        let len = rows_per_chunk(array).ok_or_else(|| fail("no chunk shape".into()))?;
+        let size = array.dtype.size() as usize;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut key = (array.path.clone(), u64::MAX);
+        let mut bytes: &[u8] = &[];
+        for &r in rows {
+            let k = r / len;
+            if k != key.1 {
+                key.1 = k;
+                bytes = self.chunks.get(&key).map(Vec::as_slice).ok_or_else(|| fail(format!("chunk {k} was not fetched")))?;
+            }
+            let at = usize::try_from(r - k * len).unwrap_or(usize::MAX).saturating_mul(size);
+            let value = bytes.get(at..at + size).and_then(|raw| array.dtype.scalar(raw)).ok_or_else(|| fail(format!("row {r} outside its chunk")))?;
             out.push(value);
-            i += 1;
         }
+        Ok(out)
     }
-    Ok(out)
 }
 
 /// The value marking missing data: the `_FillValue` attribute, else a user-set HDF5 fill value.
