@@ -49,22 +49,29 @@ impl Cache {
             return;
         }
         // The pieces, in address order, form one contiguous run: each touches the new range.
-        let mut pieces: Vec<(u64, Bytes)> =
-            touching.iter().rev().filter_map(|s| self.blocks.remove(s).map(|b| (*s, b))).collect();
-        pieces.push((start, bytes));
+        let mut pieces: Vec<(u64, Bytes, bool)> =
+            touching.iter().rev().filter_map(|s| self.blocks.remove(s).map(|b| (*s, b, false))).collect();
+        pieces.push((start, bytes, true));
         // At equal starts the larger piece comes first and becomes the base (see `held_below`).
-        pieces.sort_by_key(|(s, b)| (*s, std::cmp::Reverse(b.len())));
+        pieces.sort_by_key(|(s, b, _)| (*s, std::cmp::Reverse(b.len())));
         let mut pieces = pieces.into_iter();
-        let Some((lo, first)) = pieces.next() else { return };
+        let Some((lo, first, _)) = pieces.next() else { return };
         // The lowest piece is grown in place: the cache holds its only handle, so its buffer is
         // taken over without a copy (and `realloc` moves large blocks by remapping). Only the
         // bytes past its end are copied, where building the union afresh copied every held
         // byte again on each adjacent fetch (`Vec::from(Bytes)` copies too, onto itself).
         let mut merged = first.try_into_mut().unwrap_or_else(|b| BytesMut::from(&b[..]));
-        for (s, b) in pieces {
+        for (s, b, new) in pieces {
             let have = lo + merged.len() as u64;
             debug_assert!(s <= have, "cache pieces are not contiguous");
-            if let Some(tail) = have.checked_sub(s).and_then(|skip| b.get(skip as usize..)) {
+            let skip = have.saturating_sub(s) as usize;
+            if new {
+                // Fresh bytes win where they overlap held ones (only that part is copied twice).
+                let at = (s - lo) as usize;
+                let overlap = skip.min(b.len());
+                merged[at..at + overlap].copy_from_slice(&b[..overlap]);
+            }
+            if let Some(tail) = b.get(skip..) {
                 merged.extend_from_slice(tail);
             }
         }
