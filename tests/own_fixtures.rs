@@ -236,7 +236,7 @@ fn compare_dataset(m: &mut Mismatches, at: &str, lib: &LibDataset, arr: &ArrayMe
             let mut got: Vec<(Vec<u64>, u64, u64, u32)> = arr
                 .chunks
                 .iter()
-                .map(|c| (c.coords.clone(), c.offset, c.length, c.filter_mask))
+                .map(|c| (c.coords.to_vec(), c.offset, c.length, c.filter_mask))
                 .collect();
             got.sort();
             let mut expected = expected;
@@ -269,7 +269,7 @@ fn compare_dataset(m: &mut Mismatches, at: &str, lib: &LibDataset, arr: &ArrayMe
             let got: Vec<(Vec<u64>, u64, u64, u32)> = arr
                 .chunks
                 .iter()
-                .map(|c| (c.coords.clone(), c.offset, c.length, c.filter_mask))
+                .map(|c| (c.coords.to_vec(), c.offset, c.length, c.filter_mask))
                 .collect();
             if m.check(at, "contiguous storage (coords, offset, length, mask)", &expected, &got) {
                 got.len()

@@ -241,7 +241,7 @@ fn shuffle8(data: &[u8]) -> Vec<u8> {
 }
 
 fn chunk_ref(coords: u64, offset: u64, length: u64, mask: u32) -> vz::manifest::ChunkRef {
-    vz::manifest::ChunkRef { coords: vec![coords], offset, length, filter_mask: mask, href: None }
+    vz::manifest::ChunkRef { coords: vec![coords].into(), offset, length, filter_mask: mask, href: None }
 }
 
 #[test]

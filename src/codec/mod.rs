@@ -37,7 +37,7 @@ pub fn full_chunk_bytes(array: &ArrayMeta) -> Option<u64> {
 /// [`CodecError::Corrupt`] for a bad zlib stream or a checksum mismatch; [`CodecError::TooLarge`] when
 /// a decompressed stream exceeds the bound.
 pub fn decode_chunk(array: &ArrayMeta, chunk: &ChunkRef, stored: &[u8]) -> Result<Vec<u8>, CodecError> {
-    let corrupt = |reason: String| CodecError::Corrupt { path: array.path.clone(), coords: chunk.coords.clone(), reason };
+    let corrupt = |reason: String| CodecError::Corrupt { path: array.path.clone(), coords: chunk.coords.to_vec(), reason };
     let full = full_chunk_bytes(array).ok_or_else(|| corrupt("chunk size overflows".into()))?;
     let active: Vec<(usize, &Filter)> =
         array.filters.iter().enumerate().filter(|(i, _)| *i >= 32 || chunk.filter_mask & (1u32 << i) == 0).collect();
@@ -46,7 +46,7 @@ pub fn decode_chunk(array: &ArrayMeta, chunk: &ChunkRef, stored: &[u8]) -> Resul
         if !matches!(f.id, 1..=3) {
             return Err(CodecError::UnsupportedFilter {
                 path: array.path.clone(),
-                coords: chunk.coords.clone(),
+                coords: chunk.coords.to_vec(),
                 id: f.id,
                 name: f.name.clone(),
             });
@@ -60,7 +60,7 @@ pub fn decode_chunk(array: &ArrayMeta, chunk: &ChunkRef, stored: &[u8]) -> Resul
         buf = Cow::Owned(match f.id {
             1 => inflate(&buf, limit).map_err(|e| match e {
                 Inflate::TooLarge => {
-                    CodecError::TooLarge { path: array.path.clone(), coords: chunk.coords.clone(), limit }
+                    CodecError::TooLarge { path: array.path.clone(), coords: chunk.coords.to_vec(), limit }
                 }
                 Inflate::Bad(msg) => corrupt(format!("deflate: {msg}")),
             })?,
@@ -72,7 +72,7 @@ pub fn decode_chunk(array: &ArrayMeta, chunk: &ChunkRef, stored: &[u8]) -> Resul
         });
     }
     if buf.len() as u64 > full {
-        return Err(CodecError::TooLarge { path: array.path.clone(), coords: chunk.coords.clone(), limit: full });
+        return Err(CodecError::TooLarge { path: array.path.clone(), coords: chunk.coords.to_vec(), limit: full });
     }
     Ok(buf.into_owned())
 }

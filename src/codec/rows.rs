@@ -177,7 +177,7 @@ impl<'a> Plan<'a> {
                     let (s, e) = ((p.rows.start - first) as usize * es, (p.rows.end - first) as usize * es);
                     let slice = raw.get(s..e).ok_or_else(|| CodecError::Corrupt {
                         path: a.path.clone(),
-                        coords: ch.coords.clone(),
+                        coords: ch.coords.to_vec(),
                         reason: format!("decoded {} bytes, rows need {e}", raw.len()),
                     })?;
                     to_f64(&a.dtype, slice).map_err(typed)?

@@ -267,7 +267,7 @@ impl VarBuilder {
                 };
                 let href = raw.href.clone().or_else(|| spec.href.clone()).filter(|h| h != super::PLACEHOLDER);
                 chunks.push(ChunkRef {
-                    coords,
+                    coords: coords.into(),
                     offset: raw.offset,
                     length: raw.length,
                     filter_mask: raw.filter_mask,

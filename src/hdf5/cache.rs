@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::cursor::{Cursor, Geometry};
 use super::error::{bad, Fault, Parse};
@@ -48,22 +48,34 @@ impl Cache {
             self.blocks.insert(start, bytes);
             return;
         }
-        let mut lo = start;
-        let mut hi = end;
-        for s in &touching {
-            lo = lo.min(*s);
-            hi = hi.max(s + self.blocks[s].len() as u64);
-        }
-        let mut merged = vec![0u8; (hi - lo) as usize];
-        for s in &touching {
-            if let Some(b) = self.blocks.remove(s) {
+        // The pieces, in address order, form one contiguous run: each touches the new range.
+        let mut pieces: Vec<(u64, Bytes, bool)> =
+            touching.iter().rev().filter_map(|s| self.blocks.remove(s).map(|b| (*s, b, false))).collect();
+        pieces.push((start, bytes, true));
+        // At equal starts the larger piece comes first and becomes the base (see `held_below`).
+        pieces.sort_by_key(|(s, b, _)| (*s, std::cmp::Reverse(b.len())));
+        let mut pieces = pieces.into_iter();
+        let Some((lo, first, _)) = pieces.next() else { return };
+        // The lowest piece is grown in place: the cache holds its only handle, so its buffer is
+        // taken over without a copy (and `realloc` moves large blocks by remapping). Only the
+        // bytes past its end are copied, where building the union afresh copied every held
+        // byte again on each adjacent fetch (`Vec::from(Bytes)` copies too, onto itself).
+        let mut merged = first.try_into_mut().unwrap_or_else(|b| BytesMut::from(&b[..]));
+        for (s, b, new) in pieces {
+            let have = lo + merged.len() as u64;
+            debug_assert!(s <= have, "cache pieces are not contiguous");
+            let skip = have.saturating_sub(s) as usize;
+            if new {
+                // Fresh bytes win where they overlap held ones (only that part is copied twice).
                 let at = (s - lo) as usize;
-                merged[at..at + b.len()].copy_from_slice(&b);
+                let overlap = skip.min(b.len());
+                merged[at..at + overlap].copy_from_slice(&b[..overlap]);
+            }
+            if let Some(tail) = b.get(skip..) {
+                merged.extend_from_slice(tail);
             }
         }
-        let at = (start - lo) as usize;
-        merged[at..at + bytes.len()].copy_from_slice(&bytes);
-        self.blocks.insert(lo, Bytes::from(merged));
+        self.blocks.insert(lo, merged.freeze());
     }
 
     fn find(&self, addr: u64, len: u64) -> Option<&[u8]> {
@@ -99,6 +111,15 @@ impl Cache {
             out.push(at..range.end);
         }
         out
+    }
+
+    /// The held block that starts below `addr` and reaches it (ends at or after it), if any.
+    /// A fetch starting there is widened to re-read a small such block: [`Cache::insert`] then
+    /// keeps the new buffer whole instead of appending it to the held block by copying.
+    pub(crate) fn held_below(&self, addr: u64) -> Option<Range<u64>> {
+        let (&s, b) = self.blocks.range(..addr).next_back()?;
+        let end = s + b.len() as u64;
+        (end >= addr).then_some(s..end)
     }
 
     /// Whether the range is already held.

@@ -85,25 +85,41 @@ impl<'a> Cursor<'a> {
         Ok(self.bytes(1)?[0])
     }
 
+    /// The next `N` bytes as an array (fixed-width fields: no per-byte loop).
+    fn array<const N: usize>(&mut self) -> Parse<[u8; N]> {
+        match self.buf[self.pos..].first_chunk::<N>() {
+            Some(b) => {
+                self.pos += N;
+                Ok(*b)
+            }
+            None => self.fail(format!("truncated: needs {N} more bytes, {} left", self.remaining())),
+        }
+    }
+
     pub(crate) fn u16(&mut self) -> Parse<u16> {
-        Ok(self.uint(2)? as u16)
+        self.array().map(u16::from_le_bytes)
     }
 
     pub(crate) fn u32(&mut self) -> Parse<u32> {
-        Ok(self.uint(4)? as u32)
+        self.array().map(u32::from_le_bytes)
     }
 
     pub(crate) fn u64(&mut self) -> Parse<u64> {
-        self.uint(8)
+        self.array().map(u64::from_le_bytes)
     }
 
     /// Little-endian unsigned integer of `n` (0..=8) bytes.
     pub(crate) fn uint(&mut self, n: usize) -> Parse<u64> {
-        if n > 8 {
-            return self.fail(format!("integer field of {n} bytes"));
+        match n {
+            8 => self.u64(),
+            4 => self.u32().map(u64::from),
+            2 => self.u16().map(u64::from),
+            _ if n > 8 => self.fail(format!("integer field of {n} bytes")),
+            _ => {
+                let b = self.bytes(n)?;
+                Ok(b.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
+            }
         }
-        let b = self.bytes(n)?;
-        Ok(b.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
     }
 
     /// A length field ("size of lengths" bytes).

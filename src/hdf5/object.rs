@@ -18,7 +18,7 @@ use super::messages::layout::{self, DataLayout};
 use super::messages::link::{self, Link};
 use super::object_header::{self, RawMessage};
 use crate::manifest::{
-    AllocTime, ArrayMeta, Attribute, ChunkRef, Datatype, ExternalFile, Fill, FillDefined, Filter, Layout,
+    AllocTime, ArrayMeta, Attribute, ChunkRef, Coords, Datatype, ExternalFile, Fill, FillDefined, Filter, Layout,
 };
 
 /// A group's contents as far as its header tells.
@@ -214,7 +214,7 @@ fn dataset(
                 if offset.checked_add(length).is_none_or(|end| end > geo.eof) {
                     return bad("layout message", layout_msg.address, format!("contiguous data {offset}+{length} extends past the end of the file"));
                 }
-                let coords = vec![0; meta.shape.len()];
+                let coords = Coords::zeros(meta.shape.len());
                 meta.chunks.push(ChunkRef { coords, offset, length, filter_mask: 0, href: None });
             }
         }

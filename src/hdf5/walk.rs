@@ -71,7 +71,11 @@ enum Effect {
     Object { path: String, addr: u64, object: Object },
     Links { group: String, links: Vec<Link>, more: Vec<Work> },
     Attributes { owner: String, attributes: Vec<Attribute>, more: Vec<Work> },
-    Chunks { path: String, chunks: Vec<ChunkRef>, more: Vec<Work> },
+    /// An index step ran; its chunks are already in the array's list.
+    Index { more: Vec<Work> },
+    /// An index step found chunks while an earlier step of the same index waits for bytes:
+    /// it runs again after the fetch, so that chunks arrive in index order (see `index_step`).
+    Deferred,
 }
 
 struct Walker {
@@ -88,6 +92,8 @@ struct Walker {
     steps_left: u64,
     /// Chunk records still to reserve ahead of the index walks (see `apply_object`).
     reserve_left: u64,
+    /// Where the chunks of a broken index go (and are dropped).
+    discard: Vec<ChunkRef>,
 }
 
 fn child_path(group: &str, name: &str) -> String {
@@ -99,7 +105,11 @@ fn child_path(group: &str, name: &str) -> String {
 }
 
 impl Walker {
-    fn compute(&self, work: &Work) -> Parse<Effect> {
+    /// Run one step. `waiting`: arrays with an index step parked in this round.
+    fn compute(&mut self, work: &Work, waiting: &HashSet<String>) -> Parse<Effect> {
+        if let Work::Index { path, spec, work } = work {
+            return self.index_step(path, spec, work, waiting.contains(path));
+        }
         let cache = &self.cache;
         let geo = self.geo;
         Ok(match work {
@@ -149,16 +159,47 @@ impl Walker {
                     Effect::Attributes { owner: owner.clone(), attributes, more }
                 }
             }
-            Work::Index { path, spec, work } => {
-                let step = chunk_index::step(spec, work, cache, geo)?;
-                let more = step
-                    .more
-                    .into_iter()
-                    .map(|work| Work::Index { path: path.clone(), spec: spec.clone(), work })
-                    .collect();
-                Effect::Chunks { path: path.clone(), chunks: step.chunks, more }
-            }
+            Work::Index { .. } => unreachable!("index steps run in index_step"),
         })
+    }
+
+    /// One index step, its chunks appended straight to the array's list (no per-node vector
+    /// copied a million records through, no sort afterwards).
+    ///
+    /// Chunks must come out in index order. Work is a stack, so a node's children run in
+    /// order, but a node whose bytes are already cached runs before an earlier sibling that
+    /// waits for a fetch. A step that yields chunks and no further work (a B-tree leaf, an
+    /// array page) is therefore deferred while an earlier step of the same index is parked:
+    /// its bytes are held, so it costs no round trip, and it runs after the fetch in order.
+    fn index_step(&mut self, path: &str, spec: &Arc<ChunkIndexSpec>, work: &IndexWork, defer: bool) -> Parse<Effect> {
+        let Walker { cache, geo, arrays, broken_indexes, discard, .. } = self;
+        let out = match arrays.get_mut(path) {
+            Some(a) if !broken_indexes.contains(path) => &mut a.chunks,
+            _ => {
+                discard.clear();
+                discard
+            }
+        };
+        let before = out.len();
+        match chunk_index::step_into(spec, work, cache, *geo, out) {
+            Ok(more) if defer && more.is_empty() && out.len() > before => {
+                out.truncate(before);
+                Ok(Effect::Deferred)
+            }
+            Ok(more) => {
+                // Reversed: the stack pops the first child first.
+                let more = more
+                    .into_iter()
+                    .rev()
+                    .map(|work| Work::Index { path: path.to_string(), spec: Arc::clone(spec), work })
+                    .collect();
+                Ok(Effect::Index { more })
+            }
+            Err(fault) => {
+                out.truncate(before);
+                Err(fault)
+            }
+        }
     }
 
     fn apply(&mut self, effect: Effect) -> Vec<Work> {
@@ -184,18 +225,8 @@ impl Walker {
                 }
                 more
             }
-            Effect::Chunks { path, chunks, mut more } => {
-                // After one node of an index failed, a partial chunk list would mislead.
-                if !self.broken_indexes.contains(&path) {
-                    if let Some(a) = self.arrays.get_mut(&path) {
-                        a.chunks.extend(chunks);
-                    }
-                }
-                // Pending work is a stack: reversed, child nodes run (and yield their chunks)
-                // in index order, so the chunk list usually needs no sorting.
-                more.reverse();
-                more
-            }
+            Effect::Index { more } => more,
+            Effect::Deferred => Vec::new(),
         }
     }
 
@@ -341,16 +372,22 @@ pub async fn read_manifest(source: &dyn ByteSource, opts: &ReadOptions) -> Resul
         steps_left: 1024 + eof / 16,
         // A v1 B-tree entry takes at least 32 bytes; at most 4 Mi records (about 300 MB).
         reserve_left: (eof / 32).min(1 << 22),
+        discard: Vec::new(),
     };
     let mut pending = vec![Work::Object { path: "/".to_string(), addr: sb.root }];
-    let mut parked: Vec<(Work, Range<u64>)> = Vec::new();
+    // Parked work with the range it needs; `None`: deferred, its bytes are held (see
+    // `Walker::index_step`).
+    let mut parked: Vec<(Work, Option<Range<u64>>)> = Vec::new();
+    // Arrays with an index step parked in this round.
+    let mut waiting: HashSet<String> = HashSet::new();
     loop {
         while let Some(work) = pending.pop() {
             let node = Walker::node(&work);
             if node.is_some_and(|n| w.seen_nodes.contains(&n)) {
                 continue;
             }
-            match w.compute(&work) {
+            match w.compute(&work, &waiting) {
+                Ok(Effect::Deferred) => parked.push((work, None)),
                 Ok(effect) => {
                     w.seen_nodes.extend(node);
                     if w.steps_left == 0 {
@@ -363,7 +400,12 @@ pub async fn read_manifest(source: &dyn ByteSource, opts: &ReadOptions) -> Resul
                     w.steps_left -= 1;
                     pending.extend(w.apply(effect));
                 }
-                Err(Fault::Need(r)) => parked.push((work, r)),
+                Err(Fault::Need(r)) => {
+                    if let Work::Index { path, .. } = &work {
+                        waiting.insert(path.clone());
+                    }
+                    parked.push((work, Some(r)));
+                }
                 Err(fault) => w.fail(&work, fault),
             }
         }
@@ -372,18 +414,22 @@ pub async fn read_manifest(source: &dyn ByteSource, opts: &ReadOptions) -> Resul
         }
         rounds += 1;
         if rounds > opts.max_rounds {
+            // Deferred steps are dropped: the parked step they wait behind fails their index.
             for (work, r) in std::mem::take(&mut parked) {
-                w.fail(&work, Fault::Need(r));
+                if let Some(r) = r {
+                    w.fail(&work, Fault::Need(r));
+                }
             }
             break;
         }
-        let needs: Vec<Range<u64>> = parked.iter().map(|(_, r)| r.clone()).collect();
+        waiting.clear();
+        let needs: Vec<Range<u64>> = parked.iter().filter_map(|(_, r)| r.clone()).collect();
         fetch(source, &mut w.cache, &needs, opts).await?;
         // Index nodes go back on the stack reversed (so they run in index order, see
         // `apply`); other work keeps its order (dense attributes are listed in step order).
         let mut index_work = Vec::new();
         for (work, r) in parked.drain(..) {
-            if !w.cache.has(r.start, r.end - r.start) {
+            if let Some(r) = r.filter(|r| !w.cache.has(r.start, r.end - r.start)) {
                 w.fail(&work, Fault::Need(r));
             } else if matches!(work, Work::Index { .. }) {
                 index_work.push(work);
@@ -406,6 +452,20 @@ async fn fetch(source: &dyn ByteSource, cache: &mut Cache, needs: &[Range<u64>],
         .collect();
     ranges.sort_by_key(|r| (r.start, r.end));
     let (kept, _) = crate::source::coalesce(&ranges, opts.coalesce_gap);
+    // A range that continues a smaller held block re-reads it: the cache then keeps the new
+    // buffer as it is, where appending it to the held block copied every new byte (the whole
+    // file, for a million-chunk B-tree whose last level is one coalesced range).
+    let mut widened: Vec<Range<u64>> = Vec::with_capacity(kept.len());
+    for mut r in kept {
+        while let Some(below) = cache.held_below(r.start).filter(|b| b.end - b.start <= r.end - r.start) {
+            r.start = below.start;
+        }
+        match widened.last_mut() {
+            Some(last) if last.end >= r.start => last.end = last.end.max(r.end),
+            _ => widened.push(r),
+        }
+    }
+    let kept = widened;
     let bytes = source.get_ranges(&kept).await?;
     for (r, b) in kept.iter().zip(bytes) {
         cache.insert(r.start, b);
@@ -418,9 +478,14 @@ fn finish(w: Walker, eof: u64) -> GranuleManifest {
     let mut arrays: Vec<ArrayMeta> = w.arrays.into_values().collect();
     let mut problems = w.problems;
     for a in &mut arrays {
-        order_chunks(&mut a.chunks);
+        // One pass over the chunk records (80 MB for a million chunks: memory-bound) tells
+        // whether they need sorting or pruning, which they normally do not.
+        let (sorted, all_possible) = survey_chunks(a, eof);
+        if !sorted {
+            order_chunks(&mut a.chunks);
+        }
         a.dimensions = dimension_scales(a, &paths);
-        if let Some(p) = drop_impossible_chunks(a, eof) {
+        if let Some(p) = (!all_possible).then(|| drop_impossible_chunks(a, eof)).flatten() {
             problems.push(p);
         }
     }
@@ -435,24 +500,38 @@ fn finish(w: Walker, eof: u64) -> GranuleManifest {
     }
 }
 
-/// Sort chunks by grid position. Index walks yield a few long sorted runs (leaves cached in
-/// an earlier round run before the others): the stable sort merges natural runs in about
-/// linear time, where the unstable one re-sorted a million chunks (a fifth of the read).
+/// Sort chunks by grid position. B-tree walks yield them in order (see `Walker::index_step`),
+/// so `finish` sorts only when `survey_chunks` finds them out of order (corrupt trees; the
+/// stable sort merges natural runs in about linear time).
 fn order_chunks(chunks: &mut [ChunkRef]) {
-    if !chunks.is_sorted_by(|x, y| x.coords <= y.coords) {
-        chunks.sort_by(|x, y| x.coords.cmp(&y.coords));
+    chunks.sort_by(|x, y| x.coords.cmp(&y.coords));
+}
+
+/// Whether a chunk lies inside the file and inside the chunk grid.
+fn possible(c: &ChunkRef, eof: u64, grid: &[u64]) -> bool {
+    c.offset.checked_add(c.length).is_some_and(|end| end <= eof)
+        && c.coords.len() == grid.len()
+        && c.coords.iter().zip(grid).all(|(i, n)| i < n)
+}
+
+/// Whether the chunks are sorted by coordinates, and whether all are possible, in one pass.
+fn survey_chunks(a: &ArrayMeta, eof: u64) -> (bool, bool) {
+    let grid = a.grid_shape();
+    let (mut sorted, mut all_possible) = (true, true);
+    let mut prev: Option<&ChunkRef> = None;
+    for c in &a.chunks {
+        sorted &= prev.is_none_or(|p| p.coords <= c.coords);
+        all_possible &= possible(c, eof, &grid);
+        prev = Some(c);
     }
+    (sorted, all_possible)
 }
 
 /// Remove chunks a corrupt index points to outside the file or outside the chunk grid (a
 /// reader would fetch garbage or write out of bounds), and say so.
 fn drop_impossible_chunks(a: &mut ArrayMeta, eof: u64) -> Option<Problem> {
     let grid = a.grid_shape();
-    let possible = |c: &ChunkRef| {
-        c.offset.checked_add(c.length).is_some_and(|end| end <= eof)
-            && c.coords.len() == grid.len()
-            && c.coords.iter().zip(&grid).all(|(i, n)| i < n)
-    };
+    let possible = |c: &ChunkRef| possible(c, eof, &grid);
     let first_bad = a.chunks.iter().find(|c| !possible(c))?.clone();
     let before = a.chunks.len();
     a.chunks.retain(possible);

@@ -170,7 +170,7 @@ fn chunks(a: &ArrayMeta, url: &Arc<str>) -> Result<ArrayRefs, String> {
     }
     let mut chunks = Vec::with_capacity(a.chunks.len());
     for c in &a.chunks {
-        let coords = if c.coords.is_empty() && a.shape.is_empty() { origin() } else { c.coords.clone() };
+        let coords = if c.coords.is_empty() && a.shape.is_empty() { origin() } else { c.coords.to_vec() };
         if coords.len() != grid.len() || coords.iter().zip(&grid).any(|(i, n)| i >= n) {
             return Err(format!("chunk {:?} lies outside the chunk grid {grid:?}", c.coords));
         }

@@ -200,7 +200,7 @@ mod tests {
             fill: Fill::default(),
             attributes: vec![],
             dimensions: vec![],
-            chunks: (0..3).map(|i| ChunkRef { coords: vec![i], offset: 100 * i, length: 50, filter_mask: 0, href: None }).collect(),
+            chunks: (0..3).map(|i| ChunkRef { coords: vec![i].into(), offset: 100 * i, length: 50, filter_mask: 0, href: None }).collect(),
             inline: None,
             external: vec![],
             unsupported: None,

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Datatype;
+use super::{Coords, Datatype};
 
 /// How the array's bytes are laid out in the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,7 +42,7 @@ pub enum ChunkIndexKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkRef {
     /// Position in the chunk grid (element offset divided by the chunk shape).
-    pub coords: Vec<u64>,
+    pub coords: Coords,
     /// Absolute byte offset in the file.
     pub offset: u64,
     /// Stored (possibly compressed) size in bytes.

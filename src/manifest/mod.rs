@@ -5,6 +5,7 @@
 //! store, subsetting) consumes it. This module does no I/O.
 
 mod array;
+mod coords;
 mod dtype;
 mod granule;
 
@@ -12,5 +13,6 @@ pub use array::{
     AllocTime, ArrayMeta, Attribute, AttrValue, ChunkIndexKind, ChunkRef, ExternalFile, Fill, FillDefined,
     FillTime, Filter, Layout,
 };
+pub use coords::Coords;
 pub use dtype::{ByteOrder, CompoundMember, Datatype, EnumMember, ReferenceKind, Scalar, StringCharset, StringPadding};
 pub use granule::{GranuleManifest, GroupMeta, LinkMeta, LinkTarget, Problem, SourceKind};

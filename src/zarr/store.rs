@@ -520,7 +520,7 @@ fn normalize(
 ) -> Result<Bytes, CodecError> {
     let corrupt = |reason: String| CodecError::Corrupt {
         path: array.path.clone(),
-        coords: chunk.coords.clone(),
+        coords: chunk.coords.to_vec(),
         reason,
     };
     let applied = array.filters.len().min(32);

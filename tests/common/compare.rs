@@ -185,7 +185,7 @@ fn compare_array(kd: &KeyDataset, a: &ArrayMeta, out: &mut Vec<String>) -> usize
             Some(offset) => match a.chunks.as_slice() {
                 [ch] => {
                     let before = out.len();
-                    check(out, p, "contiguous.coords", vec![0; a.shape.len()], ch.coords.clone());
+                    check(out, p, "contiguous.coords", vec![0; a.shape.len()], ch.coords.to_vec());
                     check(out, p, "contiguous.offset", offset, ch.offset);
                     check(out, p, "contiguous.size", cont.size, ch.length);
                     check(out, p, "contiguous: chunk_shape (= shape)", a.shape.clone(), a.chunk_shape.clone());

@@ -48,7 +48,7 @@ fn array_from_key(kd: &KeyDataset) -> ArrayMeta {
             .collect(),
         (None, Some(c)) if kd.external.is_none() => match c.offset {
             Some(offset) => {
-                vec![ChunkRef { coords: vec![0; shape.len()], offset, length: c.size, filter_mask: 0, href: None }]
+                vec![ChunkRef { coords: vec![0; shape.len()].into(), offset, length: c.size, filter_mask: 0, href: None }]
             }
             None => Vec::new(),
         },

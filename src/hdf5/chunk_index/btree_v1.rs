@@ -4,16 +4,18 @@
 //! addresses interleaved. A type-1 key is the chunk's stored size, its filter mask and its
 //! element offset in each dimension (plus a trailing 0 for the element-size dimension).
 
-use super::{ChunkIndexSpec, IndexStep, IndexWork};
+use super::{ChunkIndexSpec, IndexWork};
 use crate::hdf5::cache::Cache;
 use crate::hdf5::cursor::Geometry;
 use crate::hdf5::error::{bad, Parse};
-use crate::manifest::ChunkRef;
+use crate::manifest::{ChunkRef, Coords};
 
 const STRUCTURE: &str = "v1 B-tree chunk node";
 
-/// Read one node: leaves give chunks, internal nodes give their children.
-pub(crate) fn step(spec: &ChunkIndexSpec, addr: u64, cache: &Cache, geo: Geometry) -> Parse<IndexStep> {
+/// Read one node, appending a leaf's chunks to `out` (straight into the array's list: no
+/// per-leaf vector to copy a million records through) and returning an internal node's
+/// children. On error `out` may hold part of the node's chunks; the caller drops them.
+pub(crate) fn step_into(spec: &ChunkIndexSpec, addr: u64, cache: &Cache, geo: Geometry, out: &mut Vec<ChunkRef>) -> Parse<Vec<IndexWork>> {
     let prefix = 8 + 2 * u64::from(geo.sizeof_offsets);
     let mut c = cache.cursor(STRUCTURE, addr, prefix, geo)?;
     c.signature(b"TREE")?;
@@ -29,18 +31,19 @@ pub(crate) fn step(spec: &ChunkIndexSpec, addr: u64, cache: &Cache, geo: Geometr
     let mut c = cache.cursor(STRUCTURE, addr, prefix + body, geo)?;
     c.skip(prefix as usize)?;
 
-    let mut step = IndexStep::default();
+    let mut more = Vec::new();
     if level == 0 {
-        step.chunks.reserve(entries as usize);
+        out.reserve(entries as usize);
+    } else {
+        more.reserve(entries as usize);
     }
     for _ in 0..entries {
         let key_at = c.file_pos();
         let length = u64::from(c.u32()?);
         let filter_mask = c.u32()?;
-        let mut coords = Vec::with_capacity(rank);
-        for d in 0..rank {
+        let mut coords = Coords::new();
+        for (d, &chunk) in spec.chunk_dims.iter().enumerate() {
             let offset = c.u64()?;
-            let chunk = spec.chunk_dims[d];
             if chunk == 0 || offset % chunk != 0 {
                 return bad(STRUCTURE, key_at, format!("offset {offset} in dimension {d} is not a multiple of the chunk size {chunk}"));
             }
@@ -49,10 +52,10 @@ pub(crate) fn step(spec: &ChunkIndexSpec, addr: u64, cache: &Cache, geo: Geometr
         c.skip(8)?; // element-size dimension, always 0
         let child = c.required_address()?;
         if level == 0 {
-            step.chunks.push(ChunkRef { coords, offset: child, length, filter_mask, href: None });
+            out.push(ChunkRef { coords, offset: child, length, filter_mask, href: None });
         } else {
-            step.more.push(IndexWork::BtreeV1Node(child));
+            more.push(IndexWork::BtreeV1Node(child));
         }
     }
-    Ok(step)
+    Ok(more)
 }

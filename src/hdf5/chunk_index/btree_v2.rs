@@ -15,7 +15,7 @@ use crate::hdf5::btree_v2::{Bt2Header, NodeRef};
 use crate::hdf5::cache::Cache;
 use crate::hdf5::cursor::{Cursor, Geometry};
 use crate::hdf5::error::{bad, Parse};
-use crate::manifest::ChunkRef;
+use crate::manifest::{ChunkRef, Coords};
 
 const STRUCTURE: &str = "v2 B-tree chunk index";
 
@@ -90,7 +90,7 @@ fn decode(spec: &ChunkIndexSpec, c: &mut Cursor<'_>, size_width: Option<usize>) 
         Some(w) => (c.uint(w)?, c.u32()?),
         None => (spec.chunk_bytes(), 0),
     };
-    let mut coords = Vec::with_capacity(spec.chunk_dims.len());
+    let mut coords = Coords::new();
     for _ in &spec.chunk_dims {
         coords.push(c.u64()?);
     }

@@ -17,7 +17,7 @@ use crate::hdf5::cache::Cache;
 use crate::hdf5::chunk_element::{bit, check_trailing_checksum, ElementFormat};
 use crate::hdf5::cursor::{Cursor, Geometry};
 use crate::hdf5::error::{bad, Parse};
-use crate::manifest::ChunkRef;
+use crate::manifest::{ChunkRef, Coords};
 
 const HEADER: &str = "extensible array header";
 const INDEX_BLOCK: &str = "extensible array index block";
@@ -213,11 +213,11 @@ impl Array {
 }
 
 /// Grid coordinates of element `i`: row-major with the unlimited dimension moved first.
-fn coords(spec: &ChunkIndexSpec, i: u64, c: &Cursor<'_>) -> Parse<Vec<u64>> {
+fn coords(spec: &ChunkIndexSpec, i: u64, c: &Cursor<'_>) -> Parse<Coords> {
     let rank = spec.chunk_dims.len();
     let unlimited = spec.maxshape.iter().position(Option::is_none).unwrap_or(0);
     let grid = spec.max_grid();
-    let mut out = vec![0; rank];
+    let mut out = Coords::zeros(rank);
     let mut rest = i;
     for d in (0..rank).rev().filter(|&d| d != unlimited) {
         let g = grid.get(d).copied().unwrap_or(0);
@@ -431,7 +431,7 @@ mod order {
         let spec = spec_from_key(&ds, ChunkIndexKind::ExtensibleArray, 0);
         let geo = Geometry { sizeof_offsets: 8, sizeof_lengths: 8, base_address: 0, eof: 1 };
         let c = Cursor::new(&[], 0, "test", geo);
-        let at = |i| coords(&spec, i, &c).unwrap();
+        let at = |i| Vec::from(coords(&spec, i, &c).unwrap());
         assert_eq!((at(0), at(1), at(9), at(10), at(49)), (vec![0, 0], vec![1, 0], vec![9, 0], vec![0, 1], vec![9, 4]));
         // Unlimited first: plain row-major.
         let ds = serde_json::json!({"shape": [5, 3], "maxshape": [null, 3], "chunk_shape": [2, 1],

@@ -14,7 +14,7 @@ mod btree_v2;
 mod extensible_array;
 mod fixed_array;
 
-use crate::manifest::{ChunkIndexKind, ChunkRef};
+use crate::manifest::{ChunkIndexKind, ChunkRef, Coords};
 
 use super::cache::Cache;
 use super::cursor::Geometry;
@@ -94,9 +94,9 @@ impl ChunkIndexSpec {
     }
 
     /// Chunk grid coordinates of linear chunk index `i` in a row-major grid of `dims`.
-    pub(crate) fn unravel(i: u64, dims: &[u64]) -> Vec<u64> {
+    pub(crate) fn unravel(i: u64, dims: &[u64]) -> Coords {
         let mut rest = i;
-        let mut out = vec![0; dims.len()];
+        let mut out = Coords::zeros(dims.len());
         for (k, &d) in dims.iter().enumerate().rev() {
             if d == 0 {
                 continue;
@@ -138,7 +138,7 @@ pub(crate) fn start(spec: &ChunkIndexSpec) -> IndexStep {
         ChunkIndexKind::BtreeV1 => IndexStep { chunks: Vec::new(), more: vec![IndexWork::BtreeV1Node(address)] },
         ChunkIndexKind::SingleChunk => {
             let (length, filter_mask) = spec.single_filtered.unwrap_or((spec.chunk_bytes(), 0));
-            let coords = vec![0; spec.chunk_dims.len()];
+            let coords = Coords::zeros(spec.chunk_dims.len());
             IndexStep { chunks: vec![ChunkRef { coords, offset: address, length, filter_mask, href: None }], more: vec![] }
         }
         ChunkIndexKind::Implicit => {
@@ -167,12 +167,23 @@ pub(crate) fn start(spec: &ChunkIndexSpec) -> IndexStep {
     }
 }
 
-/// Run one piece of an index walk.
-pub(crate) fn step(spec: &ChunkIndexSpec, work: &IndexWork, cache: &Cache, geo: Geometry) -> Parse<IndexStep> {
-    match work {
-        IndexWork::BtreeV1Node(addr) => btree_v1::step(spec, *addr, cache, geo),
+/// Run one piece of an index walk, appending the chunks it finds to `out` (the array's own
+/// list), and return the further work. On error `out` may hold part of the step's chunks.
+pub(crate) fn step_into(spec: &ChunkIndexSpec, work: &IndexWork, cache: &Cache, geo: Geometry, out: &mut Vec<ChunkRef>) -> Parse<Vec<IndexWork>> {
+    let step = match work {
+        IndexWork::BtreeV1Node(addr) => return btree_v1::step_into(spec, *addr, cache, geo, out),
         IndexWork::FixedArray(w) => fixed_array::step(spec, w, cache, geo),
         IndexWork::ExtensibleArray(w) => extensible_array::step(spec, w, cache, geo),
         IndexWork::BtreeV2(w) => btree_v2::step(spec, w, cache, geo),
-    }
+    }?;
+    out.extend(step.chunks);
+    Ok(step.more)
+}
+
+/// Run one piece of an index walk.
+#[cfg(test)]
+pub(crate) fn step(spec: &ChunkIndexSpec, work: &IndexWork, cache: &Cache, geo: Geometry) -> Parse<IndexStep> {
+    let mut chunks = Vec::new();
+    let more = step_into(spec, work, cache, geo, &mut chunks)?;
+    Ok(IndexStep { chunks, more })
 }
