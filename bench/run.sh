@@ -24,7 +24,7 @@ target=${CARGO_TARGET_DIR:-$repo/target}
 bench/make_data.sh
 
 echo "== building vz (release) and the range server"
-cargo build --release --bin vz
+cargo build --release --bin vz --example hdf5_read_loop --example dmrpp_parse_loop
 # The server is a dev example; a debug build is enough for counting requests and
 # bytes, and avoids compiling the dev-dependencies (static HDF5) in release mode.
 cargo build --example range_server
@@ -35,6 +35,9 @@ echo "== local chunk listing"
 
 echo "== remote (HTTP range server on 127.0.0.1)"
 "$VZ_PYTHON" bench/remote_listing.py --delay-ms "${VZ_DELAY_MS:-0}"
+
+echo "== DMR++ parsing (vz vs VirtualiZarr)"
+"$VZ_PYTHON" bench/dmrpp_parse.py --vz "$VZ_BIN" --loop "$target/release/examples/dmrpp_parse_loop"
 
 echo "== vz index vs kerchunk (+ S3 on moto)"
 "$VZ_PYTHON" bench/index.py --runs "${VZ_RUNS:-5}" --cap "${VZ_INDEX_CAP:-300}"

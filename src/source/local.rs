@@ -5,7 +5,7 @@ use std::fmt;
 use std::fs::File;
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -68,22 +68,19 @@ impl ByteSource for LocalSource {
             return Err(SourceError::OutOfBounds { location, range: r.clone(), size: self.size });
         }
         self.stats.add_round_trip(ranges.len() as u64);
-        let file = Arc::clone(&self.file);
-        let path = self.path.clone();
-        let ranges = ranges.to_vec();
-        // One blocking task per round trip: positioned reads need no seek and no reopen.
-        let out = tokio::task::spawn_blocking(move || {
-            ranges
-                .into_iter()
-                .map(|r| {
-                    let mut buf = vec![0u8; (r.end - r.start) as usize];
-                    file.read_exact_at(&mut buf, r.start).map_err(|e| io_error(&path, r.clone(), e))?;
-                    Ok(Bytes::from(buf))
-                })
-                .collect::<Result<Vec<Bytes>, SourceError>>()
-        })
-        .await
-        .map_err(|e| io_error(&self.path, 0..0, std::io::Error::other(e)))??;
+        let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
+        let out = if total <= INLINE_READ_BYTES {
+            // Small reads (header walks: a few KiB per round trip) are served from the page cache
+            // in microseconds; handing them to the blocking pool cost more (a thread wake-up and
+            // two context switches per round trip) than the read itself.
+            read_all(&self.file, &self.path, ranges)?
+        } else {
+            // Positioned reads need no seek and no reopen, so one blocking task serves the round trip.
+            let (file, path, ranges) = (Arc::clone(&self.file), self.path.clone(), ranges.to_vec());
+            tokio::task::spawn_blocking(move || read_all(&file, &path, &ranges))
+                .await
+                .map_err(|e| io_error(&self.path, 0..0, std::io::Error::other(e)))??
+        };
         self.stats.add_bytes(out.iter().map(|b| b.len() as u64).sum());
         Ok(out)
     }
@@ -91,4 +88,18 @@ impl ByteSource for LocalSource {
     fn stats(&self) -> &Stats {
         &self.stats
     }
+}
+
+/// Round trips up to this many bytes are read on the calling task instead of the blocking pool.
+const INLINE_READ_BYTES: u64 = 256 * 1024;
+
+fn read_all(file: &File, path: &Path, ranges: &[Range<u64>]) -> Result<Vec<Bytes>, SourceError> {
+    ranges
+        .iter()
+        .map(|r| {
+            let mut buf = vec![0u8; (r.end - r.start) as usize];
+            file.read_exact_at(&mut buf, r.start).map_err(|e| io_error(path, r.clone(), e))?;
+            Ok(Bytes::from(buf))
+        })
+        .collect()
 }
