@@ -176,13 +176,11 @@ impl Track {
             (f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY),
             |(w, s, e, n), p| (w.min(p.0), s.min(p.1), e.max(p.0), n.max(p.1)),
         );
-        // Under a half-turn of longitude the plain range is the smallest arc (see `lon_range`).
-        let bbox = if xmax - xmin < 180.0 {
-            Some(BBox { xmin, ymin, xmax, ymax })
-        } else {
+        let arc = lon_range::narrow(xmin, xmax).or_else(|| {
             let mut lons: Vec<(f64, f64)> = good.iter().map(|p| (p.0, p.0)).collect();
-            lon_range::covering_arc(&mut lons).map(|(xmin, xmax)| BBox { xmin, ymin, xmax, ymax })
-        };
+            lon_range::covering_arc(&mut lons)
+        });
+        let bbox = arc.map(|(xmin, xmax)| BBox { xmin, ymin, xmax, ymax });
         let parts: Vec<Vec<Xy>> =
             line::split(pts.into_iter(), GAP_KM).iter().map(|p| line::simplify(p, SIMPLIFY_TOLERANCE_DEG)).collect();
         let points = good.len() as u64;

@@ -11,11 +11,9 @@ pub fn covering_arc(intervals: &mut [(f64, f64)]) -> Option<(f64, f64)> {
     if intervals.is_empty() {
         return None;
     }
-    // Spanning less than a half-turn: the gap across the antimeridian exceeds 180° and every other
-    // gap is shorter than the span, so the plain range is the answer (no sort; almost every chunk).
     let (west, east) = intervals.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(w, e), i| (w.min(i.0), e.max(i.1)));
-    if east - west < 180.0 {
-        return Some((west, east));
+    if let Some(range) = narrow(west, east) {
+        return Some(range);
     }
     intervals.sort_by(|a, b| a.0.total_cmp(&b.0));
     // Merge overlapping intervals, then look at the empty arcs between them.
@@ -41,6 +39,13 @@ pub fn covering_arc(intervals: &mut [(f64, f64)]) -> Option<(f64, f64)> {
         return Some((-180.0, 180.0));
     }
     Some(range)
+}
+
+/// The answer for everything lying within `west..=east` when that spans less than a half-turn:
+/// the gap across the antimeridian then exceeds 180° and every other gap is shorter than the span,
+/// so the plain range is the smallest arc, no sort needed (almost every chunk of a track).
+pub fn narrow(west: f64, east: f64) -> Option<(f64, f64)> {
+    (east - west < 180.0).then_some((west, east))
 }
 
 #[cfg(test)]
