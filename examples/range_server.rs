@@ -88,6 +88,11 @@ async fn main() -> Result<()> {
     use std::io::Write as _;
     std::io::stdout().flush()?;
 
+    // TCP_NODELAY: without it a response written in two pieces (headers, then the file body)
+    // waits for the client's delayed ACK of the first (Nagle), ~40 ms on every round trip.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
