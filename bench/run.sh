@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Run the whole chunk-listing benchmark (issue 2) from the repository root:
+# Run every benchmark, from the repository root:
 #   1. generate bench-data/ (8 synthetic ATL06 granules + a 1M-chunk file; kept if present)
-#   2. build vz (release) and examples/range_server
-#   3. local chunk listing: vz vs h5py chunk_iter vs kerchunk, side by side
-#   4. remote: vz over HTTP (requests, bytes, sequential round trips per granule)
-#   5. vz index vs kerchunk (+ bbox pass), and vz index over moto's S3 (issue 4;
+#   2. build vz and the loop examples (release) and examples/range_server
+#   3. local chunk listing (issue 2): vz vs h5py chunk_iter vs kerchunk, side by side
+#   4. remote (issue 2): vz over HTTP (requests, bytes, sequential round trips per granule)
+#   5. DMR++ parsing (issue 3): vz vs VirtualiZarr's DMRParser
+#   6. vz index vs kerchunk (+ bbox pass), and vz index over moto's S3 (issue 4;
 #      bench/run_index.sh runs this step alone)
+#   7. vz subset vs the Python baselines, and over moto's S3 (issue 5; bench/run_subset.sh)
 # Results: printed tables + bench-data/results/*.json. See docs/benchmarks.md.
 #
 # Environment: VZ_PYTHON (python with h5py, kerchunk, fsspec; default .venv/bin/python),
@@ -16,19 +18,13 @@
 # may take, default 300). Extra arguments go to bench/chunk_listing.py.
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
-export VZ_PYTHON=${VZ_PYTHON:-$repo/.venv/bin/python}
-target=${CARGO_TARGET_DIR:-$repo/target}
+source "$(dirname "$0")/prelude.sh"
 
-bench/make_data.sh
-
-echo "== building vz (release) and the range server"
-cargo build --release --bin vz --example hdf5_read_loop --example dmrpp_parse_loop
-# The server is a dev example; a debug build is enough for counting requests and
-# bytes, and avoids compiling the dev-dependencies (static HDF5) in release mode.
-cargo build --example range_server
-export VZ_BIN=$target/release/vz VZ_RANGE_SERVER=$target/debug/examples/range_server
+echo "== building vz, the loop examples and the range server (release)"
+# Examples build with the dev-dependencies (static HDF5): one release build serves the loop
+# examples and the server alike.
+cargo build --release --bin vz --example hdf5_read_loop --example dmrpp_parse_loop --example range_server
+export VZ_BIN=$target/release/vz VZ_RANGE_SERVER=$target/release/examples/range_server
 
 echo "== local chunk listing"
 "$VZ_PYTHON" bench/chunk_listing.py --runs "${VZ_RUNS:-5}" --kerchunk-cap "${VZ_CAP:-120}" "$@"

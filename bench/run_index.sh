@@ -12,12 +12,7 @@
 # all granules may take, default 300). Extra arguments go to bench/index.py (--no-s3, --s3-runs N).
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
-export VZ_PYTHON=${VZ_PYTHON:-$repo/.venv/bin/python}
-target=${CARGO_TARGET_DIR:-$repo/target}
-
-bench/make_data.sh
+source "$(dirname "$0")/prelude.sh"
 
 echo "== building vz (release)"
 cargo build --release --bin vz

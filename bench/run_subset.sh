@@ -11,12 +11,7 @@
 # Extra arguments go to bench/subset.py (--no-s3, --aoi FILE, --vz-base OLD_VZ).
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
-export VZ_PYTHON=${VZ_PYTHON:-$repo/.venv/bin/python}
-target=${CARGO_TARGET_DIR:-$repo/target}
-
-bench/make_data.sh
+source "$(dirname "$0")/prelude.sh"
 
 echo "== building vz (release)"
 cargo build --release --bin vz
