@@ -6,6 +6,7 @@ use futures::StreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
 
 use super::exit;
+use super::s3::S3Args;
 use super::index::{granule_locations, Dmrpp};
 use super::render::out;
 use crate::catalog::CatalogStore;
@@ -86,12 +87,8 @@ struct KerchunkArgs {
     /// Granules read at once.
     #[arg(short = 'j', long, default_value_t = 4)]
     concurrency: usize,
-    /// S3 endpoint URL (e.g. http://127.0.0.1:9000); default $AWS_ENDPOINT_URL or AWS.
-    #[arg(long, env = "VZ_S3_ENDPOINT")]
-    s3_endpoint: Option<String>,
-    /// Send unsigned S3 requests (public buckets).
-    #[arg(long)]
-    no_sign_request: bool,
+    #[command(flatten)]
+    s3: S3Args,
 }
 
 pub async fn run(args: ExportArgs) -> anyhow::Result<u8> {
@@ -113,7 +110,7 @@ async fn kerchunk(a: KerchunkArgs) -> anyhow::Result<u8> {
     let locations = granule_locations(&a.inputs)?;
     let opts = IndexOptions {
         dmrpp: a.dmrpp.into(),
-        source: SourceOptions { s3_endpoint: a.s3_endpoint.clone(), s3_unsigned: a.no_sign_request, ..Default::default() },
+        source: a.s3.source_options(),
         ..Default::default()
     };
     let mut manifests = Vec::new();

@@ -8,9 +8,9 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::exit;
+use super::s3::S3Args;
 use super::render::{bytes, out};
 use crate::index::{index_granules, read_granule_list, DmrppMode, GranuleOutcome, IndexOptions};
-use crate::source::SourceOptions;
 use crate::spatial::GeoOptions;
 
 /// Flags of `vz index`.
@@ -48,12 +48,8 @@ pub struct IndexArgs {
     /// Print the run report as JSON instead of a summary.
     #[arg(long)]
     pub json: bool,
-    /// S3 endpoint URL (e.g. http://127.0.0.1:9000); default $AWS_ENDPOINT_URL or AWS.
-    #[arg(long, env = "VZ_S3_ENDPOINT")]
-    pub s3_endpoint: Option<String>,
-    /// Send unsigned S3 requests (public buckets).
-    #[arg(long)]
-    pub no_sign_request: bool,
+    #[command(flatten)]
+    pub s3: S3Args,
 }
 
 /// `--dmrpp` values.
@@ -100,7 +96,7 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<u8> {
         force: args.force,
         dmrpp: args.dmrpp.into(),
         geo: GeoOptions { lat: args.lat.clone(), lon: args.lon.clone(), time: args.time.clone(), h3_resolution },
-        source: SourceOptions { s3_endpoint: args.s3_endpoint.clone(), s3_unsigned: args.no_sign_request, ..Default::default() },
+        source: args.s3.source_options(),
         ..Default::default()
     };
     let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(locations.len() as u64) };

@@ -8,11 +8,12 @@ use anyhow::Context;
 use clap::Args;
 
 use super::exit;
+use super::s3::S3Args;
 use super::render::{bytes, out};
 use crate::dmrpp::read_dmrpp;
 use crate::hdf5::{read_manifest, ReadOptions};
 use crate::manifest::{ArrayMeta, ChunkRef, GranuleManifest};
-use crate::source::{SourceOptions, StatsSnapshot};
+use crate::source::StatsSnapshot;
 
 /// Flags of `vz inspect`.
 #[derive(Args, Debug)]
@@ -29,16 +30,12 @@ pub struct InspectArgs {
     /// List every chunk in the tree view (default: first and last few per dataset).
     #[arg(long)]
     pub chunks: bool,
-    /// S3 endpoint URL (e.g. http://127.0.0.1:9000); default $AWS_ENDPOINT_URL or AWS.
-    #[arg(long, env = "VZ_S3_ENDPOINT")]
-    pub s3_endpoint: Option<String>,
-    /// Send unsigned S3 requests (public buckets).
-    #[arg(long)]
-    pub no_sign_request: bool,
+    #[command(flatten)]
+    pub s3: S3Args,
 }
 
 pub async fn run(args: InspectArgs) -> anyhow::Result<u8> {
-    let opts = SourceOptions { s3_endpoint: args.s3_endpoint.clone(), s3_unsigned: args.no_sign_request, ..Default::default() };
+    let opts = args.s3.source_options();
     let source = crate::source::open(&args.location, &opts)?;
     let started = Instant::now();
     let mut manifest = if args.location.ends_with(".dmrpp") {

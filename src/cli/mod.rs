@@ -5,6 +5,7 @@ mod export;
 mod index;
 mod inspect;
 mod render;
+mod s3;
 mod serve;
 mod subset;
 

@@ -7,9 +7,9 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use super::exit;
+use super::s3::S3Args;
 use super::render::out;
 use crate::serve::{router, ServeOptions, ServeState};
-use crate::source::SourceOptions;
 
 /// Flags of `vz serve`.
 #[derive(Args, Debug)]
@@ -40,12 +40,8 @@ pub struct ServeArgs {
     /// No access log (one line per request on stderr otherwise).
     #[arg(short, long)]
     pub quiet: bool,
-    /// S3 endpoint URL (e.g. http://127.0.0.1:9000); default $AWS_ENDPOINT_URL or AWS.
-    #[arg(long, env = "VZ_S3_ENDPOINT")]
-    pub s3_endpoint: Option<String>,
-    /// Send unsigned S3 requests (public buckets).
-    #[arg(long)]
-    pub no_sign_request: bool,
+    #[command(flatten)]
+    pub s3: S3Args,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
@@ -64,11 +60,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<u8> {
         core_metadata: args.core_metadata,
         ..ServeOptions::default()
     };
-    let source = SourceOptions {
-        s3_endpoint: args.s3_endpoint.clone(),
-        s3_unsigned: args.no_sign_request,
-        ..SourceOptions::default()
-    };
+    let source = args.s3.source_options();
     let state = ServeState::open(&args.manifests, &source, options)
         .await
         .with_context(|| format!("catalog {}", args.manifests))?;

@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use super::exit;
+use super::s3::S3Args;
 use super::render::{bytes, out};
 use crate::catalog::TimeUnits;
 use crate::source::SourceOptions;
@@ -55,12 +56,8 @@ pub struct SubsetArgs {
     /// Print the report as JSON instead of a summary.
     #[arg(long)]
     pub json: bool,
-    /// S3 endpoint URL (e.g. http://127.0.0.1:9000); default $AWS_ENDPOINT_URL or AWS.
-    #[arg(long, env = "VZ_S3_ENDPOINT")]
-    pub s3_endpoint: Option<String>,
-    /// Send unsigned S3 requests (public buckets).
-    #[arg(long)]
-    pub no_sign_request: bool,
+    #[command(flatten)]
+    pub s3: S3Args,
 }
 
 fn utc_seconds(flag: &str, text: &Option<String>) -> anyhow::Result<Option<f64>> {
@@ -80,12 +77,7 @@ pub async fn run(args: SubsetArgs) -> anyhow::Result<u8> {
         time_start: utc_seconds("--time-start", &args.time_start)?,
         time_end: utc_seconds("--time-end", &args.time_end)?,
         concurrency: args.concurrency,
-        source: SourceOptions {
-            coalesce_gap: args.coalesce_gap,
-            s3_endpoint: args.s3_endpoint.clone(),
-            s3_unsigned: args.no_sign_request,
-            ..Default::default()
-        },
+        source: SourceOptions { coalesce_gap: args.coalesce_gap, ..args.s3.source_options() },
     };
     if args.plan {
         return plan(&args, &aoi, &opts).await;
