@@ -188,13 +188,12 @@ pub async fn index_granules(
         .buffer_unordered(opts.concurrency.max(1))
         .collect()
         .await;
-    let mut io = StatsSnapshot::default();
-    for g in &granules {
-        if let GranuleOutcome::Indexed { io: one, .. } = g {
-            io.requests += one.requests;
-            io.bytes += one.bytes;
-            io.round_trips += one.round_trips;
-        }
-    }
+    let io = granules
+        .iter()
+        .filter_map(|g| match g {
+            GranuleOutcome::Indexed { io, .. } => Some(*io),
+            _ => None,
+        })
+        .sum();
     Ok(IndexReport { output: catalog.to_string(), granules, seconds: started.elapsed().as_secs_f64(), io })
 }

@@ -21,6 +21,17 @@ pub struct StatsSnapshot {
     pub round_trips: u64,
 }
 
+/// Counters of several sources (or granules) added up; round trips are summed, not overlapped.
+impl std::iter::Sum for StatsSnapshot {
+    fn sum<I: Iterator<Item = StatsSnapshot>>(iter: I) -> StatsSnapshot {
+        iter.fold(StatsSnapshot::default(), |a, b| StatsSnapshot {
+            requests: a.requests + b.requests,
+            bytes: a.bytes + b.bytes,
+            round_trips: a.round_trips + b.round_trips,
+        })
+    }
+}
+
 impl Stats {
     pub(crate) fn add_round_trip(&self, requests: u64) {
         self.round_trips.fetch_add(1, Ordering::Relaxed);

@@ -60,11 +60,7 @@ impl Reader {
 
     /// Requests, bytes and round trips over every file read so far.
     pub(super) fn stats(&self) -> StatsSnapshot {
-        self.sources.values().map(|s| s.stats().snapshot()).fold(StatsSnapshot::default(), |a, b| StatsSnapshot {
-            requests: a.requests + b.requests,
-            bytes: a.bytes + b.bytes,
-            round_trips: a.round_trips + b.round_trips,
-        })
+        self.sources.values().map(|s| s.stats().snapshot()).sum()
     }
 
     /// Fetch (one concurrent round trip, one coalesced request set per file) and decode the chunks

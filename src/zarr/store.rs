@@ -287,14 +287,7 @@ impl VirtualStore {
             .lock()
             .map(|s| s.values().cloned().collect::<Vec<_>>())
             .unwrap_or_default();
-        sources
-            .iter()
-            .map(|s| s.stats().snapshot())
-            .fold(StatsSnapshot::default(), |a, b| StatsSnapshot {
-                requests: a.requests + b.requests,
-                bytes: a.bytes + b.bytes,
-                round_trips: a.round_trips + b.round_trips,
-            })
+        sources.iter().map(|s| s.stats().snapshot()).sum()
     }
 
     /// What a key names: node metadata, a chunk of an array, or nothing.
