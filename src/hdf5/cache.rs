@@ -54,8 +54,15 @@ impl Cache {
         pieces.push((start, bytes, true));
         // At equal starts the larger piece comes first and becomes the base (see `held_below`).
         pieces.sort_by_key(|(s, b, _)| (*s, std::cmp::Reverse(b.len())));
+        let end = pieces.iter().map(|(s, b, _)| s + b.len() as u64).max().unwrap_or(end);
         let mut pieces = pieces.into_iter();
         let Some((lo, first, _)) = pieces.next() else { return };
+        if lo + first.len() as u64 >= end {
+            // The base covers every other piece (a widened fetch re-reading a held block): keep
+            // it as it came, which may be a view of a mapped file, not a buffer to grow.
+            self.blocks.insert(lo, first);
+            return;
+        }
         // The lowest piece is grown in place: the cache holds its only handle, so its buffer is
         // taken over without a copy (and `realloc` moves large blocks by remapping). Only the
         // bytes past its end are copied, where building the union afresh copied every held
@@ -175,5 +182,18 @@ mod tests {
         assert_eq!(c.missing(0..60), vec![0..10, 45..60]);
         assert_eq!(c.missing(12..20), vec![]);
         assert_eq!(c.missing(40..50), vec![45..50]);
+    }
+
+    #[test]
+    fn a_fetch_covering_held_blocks_is_kept_as_it_came() {
+        let mut c = Cache::new(1000);
+        c.insert(100, Bytes::from(vec![1u8; 50]));
+        let wide = Bytes::from(vec![2u8; 400]);
+        let at = wide.as_ptr();
+        c.insert(100, wide);
+        assert_eq!(c.held(), 400);
+        let got = c.get("t", 100, 400).unwrap();
+        assert_eq!(got.as_ptr(), at, "no copy of the covering fetch");
+        assert_eq!(got, &[2u8; 400][..], "fresh bytes win");
     }
 }
