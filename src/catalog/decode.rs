@@ -5,6 +5,7 @@
 //! serve, exports) works from the catalog alone without re-reading granule headers.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use arrow::array::{Array, BinaryArray, ListArray, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array, UInt64Array};
 use bytes::Bytes;
@@ -300,7 +301,7 @@ fn decode(
             }
             let &slot = index.get(path.value(i)).ok_or_else(|| c.fail(format!("chunk of `{}`, which the arrays table lacks", path.value(i))))?;
             let footprint = footprinted(path.value(i));
-            let href = (url.value(i) != manifest.url).then(|| url.value(i).to_string());
+            let href = (url.value(i) != manifest.url).then(|| Arc::new(url.value(i).to_string()));
             let chunk = ChunkRef { coords: u64_list(coords, i).into(), offset: offset.value(i), length: length.value(i), filter_mask: mask.value(i), href };
             let spatial = (!row_start.is_null(i)).then(|| ChunkSpatial {
                 rows: row_start.value(i)..row_end.value(i),

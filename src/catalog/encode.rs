@@ -215,7 +215,7 @@ pub fn encode_chunks(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
                 array: &a.path,
                 group: tagged.map(|(g, _)| g.as_str()),
                 coords: &c.coords,
-                url: c.href.as_deref().unwrap_or(&e.manifest.url),
+                url: c.file(&e.manifest.url),
                 offset: c.offset,
                 length: c.length,
                 mask: c.filter_mask,

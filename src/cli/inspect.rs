@@ -264,7 +264,7 @@ mod tests {
             offset,
             length: offset / 3 + 7,
             filter_mask,
-            href: href.map(str::to_string),
+            href: href.map(|h| std::sync::Arc::new(h.to_string())),
         };
         let array = |path: &str, chunks| ArrayMeta {
             path: path.to_string(),

@@ -2,6 +2,7 @@
 //! (DMR++ `dmrpp:chunks` / `dmrpp:chunk` semantics as written by OPeNDAP's build_dmrpp).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::filters;
 use super::inline;
@@ -265,7 +266,7 @@ impl VarBuilder {
                     }
                     _ => vec![0; chunk_shape.len()],
                 };
-                let href = raw.href.clone().or_else(|| spec.href.clone()).filter(|h| h != super::PLACEHOLDER);
+                let href = raw.href.clone().or_else(|| spec.href.clone()).filter(|h| h != super::PLACEHOLDER).map(Arc::new);
                 chunks.push(ChunkRef {
                     coords: coords.into(),
                     offset: raw.offset,

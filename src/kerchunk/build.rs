@@ -174,7 +174,7 @@ fn chunks(a: &ArrayMeta, url: &Arc<str>) -> Result<ArrayRefs, String> {
         if coords.len() != grid.len() || coords.iter().zip(&grid).any(|(i, n)| i >= n) {
             return Err(format!("chunk {:?} lies outside the chunk grid {grid:?}", c.coords));
         }
-        let url = c.href.as_deref().map_or_else(|| url.clone(), Arc::from);
+        let url = c.href.as_deref().map_or_else(|| url.clone(), |h| Arc::from(h.as_str()));
         chunks.push((coords, Target::Range { url, offset: c.offset, length: c.length }));
     }
     chunks.sort_by(|x, y| x.0.cmp(&y.0));

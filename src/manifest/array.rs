@@ -1,5 +1,7 @@
 //! One array (an HDF5 dataset, a DAP variable) and every stored chunk of it.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Coords, Datatype};
@@ -51,8 +53,20 @@ pub struct ChunkRef {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub filter_mask: u32,
     /// The file holding this chunk, when it is not the granule itself (DMR++ per-chunk `href`).
+    /// Behind one thin pointer, as few chunks have one: that keeps a `ChunkRef` at 64 bytes, and
+    /// a million-chunk list is written to fresh memory on every read. Chunks naming the same
+    /// file may share one `Arc`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub href: Option<String>,
+    pub href: Option<Arc<String>>,
+}
+
+const _: () = assert!(std::mem::size_of::<ChunkRef>() == 64);
+
+impl ChunkRef {
+    /// The URL of the file holding this chunk: its own `href`, else the granule's `url`.
+    pub fn file<'a>(&'a self, granule_url: &'a str) -> &'a str {
+        self.href.as_deref().map_or(granule_url, String::as_str)
+    }
 }
 
 fn is_zero(v: &u32) -> bool {

@@ -94,7 +94,7 @@ impl Reader {
                 match array.chunks.binary_search_by(|c| c.coords.first().copied().unwrap_or(0).cmp(&k)) {
                     Ok(i) => {
                         let c = &array.chunks[i];
-                        let file = c.href.as_deref().unwrap_or(url);
+                        let file = c.file(url);
                         by_url.entry(file).or_default().push((array, k, c.offset..c.offset + c.length, i));
                     }
                     // Not allocated: the fill value (else zeros), as HDF5 reads it.

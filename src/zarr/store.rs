@@ -423,10 +423,7 @@ impl VirtualStore {
     }
 
     fn chunk_url<'a>(&'a self, granule: usize, chunk: &'a ChunkRef) -> &'a str {
-        chunk
-            .href
-            .as_deref()
-            .unwrap_or(&self.granules[granule].manifest.url)
+        chunk.file(&self.granules[granule].manifest.url)
     }
 
     /// Fetch the stored bytes of many chunk keys at once — one coalesced, concurrent round trip per
