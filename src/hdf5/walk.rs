@@ -94,6 +94,8 @@ struct Walker {
     reserve_left: u64,
     /// Where the chunks of a broken index go (and are dropped).
     discard: Vec<ChunkRef>,
+    /// Per array path, the checks of its chunk records so far.
+    surveys: HashMap<String, ChunkSurvey>,
 }
 
 fn child_path(group: &str, name: &str) -> String {
@@ -172,7 +174,7 @@ impl Walker {
     /// array page) is therefore deferred while an earlier step of the same index is parked:
     /// its bytes are held, so it costs no round trip, and it runs after the fetch in order.
     fn index_step(&mut self, path: &str, spec: &Arc<ChunkIndexSpec>, work: &IndexWork, defer: bool) -> Parse<Effect> {
-        let Walker { cache, geo, arrays, broken_indexes, discard, .. } = self;
+        let Walker { cache, geo, arrays, broken_indexes, discard, surveys, .. } = self;
         let out = match arrays.get_mut(path) {
             Some(a) if !broken_indexes.contains(path) => &mut a.chunks,
             _ => {
@@ -187,6 +189,17 @@ impl Walker {
                 Ok(Effect::Deferred)
             }
             Ok(more) => {
+                if let Some(a) = arrays.get(path).filter(|_| !broken_indexes.contains(path)) {
+                    // Checked now, while the new records are still in the CPU cache.
+                    match surveys.get_mut(path) {
+                        Some(s) => s.extend(&a.chunks, cache.eof()),
+                        None => {
+                            let mut s = ChunkSurvey::new(a);
+                            s.extend(&a.chunks, cache.eof());
+                            surveys.insert(path.to_string(), s);
+                        }
+                    }
+                }
                 // Reversed: the stack pops the first child first.
                 let more = more
                     .into_iter()
@@ -297,6 +310,7 @@ impl Walker {
         let reason = fault.describe();
         if let Work::Index { path, .. } = work {
             self.broken_indexes.insert(path.clone());
+            self.surveys.remove(path);
             if let Some(a) = self.arrays.get_mut(path) {
                 a.chunks.clear();
                 a.unsupported.get_or_insert_with(|| format!("chunk index unreadable: {reason}"));
@@ -370,9 +384,10 @@ pub async fn read_manifest(source: &dyn ByteSource, opts: &ReadOptions) -> Resul
         problems: Vec::new(),
         // Every structure takes at least 16 bytes: a file cannot hold more steps than this.
         steps_left: 1024 + eof / 16,
-        // A v1 B-tree entry takes at least 32 bytes; at most 4 Mi records (about 300 MB).
+        // A v1 B-tree entry takes at least 32 bytes; at most 4 Mi records (256 MB).
         reserve_left: (eof / 32).min(1 << 22),
         discard: Vec::new(),
+        surveys: HashMap::new(),
     };
     let mut pending = vec![Work::Object { path: "/".to_string(), addr: sb.root }];
     // Parked work with the range it needs; `None`: deferred, its bytes are held (see
@@ -477,15 +492,16 @@ fn finish(w: Walker, eof: u64) -> GranuleManifest {
     let paths: HashMap<u64, String> = w.visited.iter().map(|(a, p)| (*a, p.clone())).collect();
     let mut arrays: Vec<ArrayMeta> = w.arrays.into_values().collect();
     let mut problems = w.problems;
+    let mut surveys = w.surveys;
     for a in &mut arrays {
-        // One pass over the chunk records (80 MB for a million chunks: memory-bound) tells
-        // whether they need sorting or pruning, which they normally do not.
-        let (sorted, all_possible) = survey_chunks(a, eof);
-        if !sorted {
+        // Whether the chunk records need sorting or pruning, which they normally do not.
+        let mut survey = surveys.remove(&a.path).unwrap_or_else(|| ChunkSurvey::new(a));
+        survey.extend(&a.chunks, eof);
+        if !survey.sorted {
             order_chunks(&mut a.chunks);
         }
         a.dimensions = dimension_scales(a, &paths);
-        if let Some(p) = (!all_possible).then(|| drop_impossible_chunks(a, eof)).flatten() {
+        if let Some(p) = (!survey.all_possible).then(|| drop_impossible_chunks(a, eof)).flatten() {
             problems.push(p);
         }
     }
@@ -501,7 +517,7 @@ fn finish(w: Walker, eof: u64) -> GranuleManifest {
 }
 
 /// Sort chunks by grid position. B-tree walks yield them in order (see `Walker::index_step`),
-/// so `finish` sorts only when `survey_chunks` finds them out of order (corrupt trees; the
+/// so `finish` sorts only when a `ChunkSurvey` finds them out of order (corrupt trees; the
 /// stable sort merges natural runs in about linear time).
 fn order_chunks(chunks: &mut [ChunkRef]) {
     chunks.sort_by(|x, y| x.coords.cmp(&y.coords));
@@ -514,17 +530,33 @@ fn possible(c: &ChunkRef, eof: u64, grid: &[u64]) -> bool {
         && c.coords.iter().zip(grid).all(|(i, n)| i < n)
 }
 
-/// Whether the chunks are sorted by coordinates, and whether all are possible, in one pass.
-fn survey_chunks(a: &ArrayMeta, eof: u64) -> (bool, bool) {
-    let grid = a.grid_shape();
-    let (mut sorted, mut all_possible) = (true, true);
-    let mut prev: Option<&ChunkRef> = None;
-    for c in &a.chunks {
-        sorted &= prev.is_none_or(|p| p.coords <= c.coords);
-        all_possible &= possible(c, eof, &grid);
-        prev = Some(c);
+/// Whether an array's chunk records are sorted by coordinates and all possible. Index steps
+/// extend it as they append records, so a million-chunk list (64 MB, memory-bound) is not read
+/// a second time at the end.
+struct ChunkSurvey {
+    /// Records checked so far.
+    checked: usize,
+    sorted: bool,
+    all_possible: bool,
+    grid: Vec<u64>,
+}
+
+impl ChunkSurvey {
+    fn new(a: &ArrayMeta) -> ChunkSurvey {
+        ChunkSurvey { checked: 0, sorted: true, all_possible: true, grid: a.grid_shape() }
     }
-    (sorted, all_possible)
+
+    /// Check the records appended since the last call.
+    fn extend(&mut self, chunks: &[ChunkRef], eof: u64) {
+        let start = self.checked.min(chunks.len());
+        let mut prev = start.checked_sub(1).map(|i| &chunks[i]);
+        for c in &chunks[start..] {
+            self.sorted &= prev.is_none_or(|p| p.coords <= c.coords);
+            self.all_possible &= possible(c, eof, &self.grid);
+            prev = Some(c);
+        }
+        self.checked = chunks.len();
+    }
 }
 
 /// Remove chunks a corrupt index points to outside the file or outside the chunk grid (a
