@@ -32,31 +32,37 @@ impl<'a> Cursor<'a> {
     }
 
     /// The structure name used in errors.
+    #[inline]
     pub(crate) fn structure(&self) -> &'static str {
         self.structure
     }
 
     /// File geometry.
+    #[inline]
     pub(crate) fn geo(&self) -> Geometry {
         self.geo
     }
 
     /// Position inside the buffer.
+    #[inline]
     pub(crate) fn pos(&self) -> usize {
         self.pos
     }
 
     /// Absolute file offset of the next byte.
+    #[inline]
     pub(crate) fn file_pos(&self) -> u64 {
         self.start + self.pos as u64
     }
 
     /// Bytes left in the buffer.
+    #[inline]
     pub(crate) fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
     /// The whole buffer.
+    #[inline]
     pub(crate) fn buffer(&self) -> &'a [u8] {
         self.buf
     }
@@ -66,49 +72,65 @@ impl<'a> Cursor<'a> {
         bad(self.structure, self.file_pos(), detail)
     }
 
+    /// The error for a read of `n` bytes past the end: out of line, so that the field readers
+    /// inlined into every parser loop stay small.
+    #[cold]
+    #[inline(never)]
+    fn truncated<T>(&self, n: usize) -> Parse<T> {
+        self.fail(format!("truncated: needs {n} more bytes, {} left", self.remaining()))
+    }
+
     /// Skip `n` bytes.
+    #[inline]
     pub(crate) fn skip(&mut self, n: usize) -> Parse<()> {
         self.bytes(n).map(|_| ())
     }
 
     /// The next `n` bytes.
+    #[inline]
     pub(crate) fn bytes(&mut self, n: usize) -> Parse<&'a [u8]> {
         if n > self.remaining() {
-            return self.fail(format!("truncated: needs {n} more bytes, {} left", self.remaining()));
+            return self.truncated(n);
         }
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
         Ok(s)
     }
 
+    #[inline]
     pub(crate) fn u8(&mut self) -> Parse<u8> {
         Ok(self.bytes(1)?[0])
     }
 
     /// The next `N` bytes as an array (fixed-width fields: no per-byte loop).
+    #[inline]
     fn array<const N: usize>(&mut self) -> Parse<[u8; N]> {
         match self.buf[self.pos..].first_chunk::<N>() {
             Some(b) => {
                 self.pos += N;
                 Ok(*b)
             }
-            None => self.fail(format!("truncated: needs {N} more bytes, {} left", self.remaining())),
+            None => self.truncated(N),
         }
     }
 
+    #[inline]
     pub(crate) fn u16(&mut self) -> Parse<u16> {
         self.array().map(u16::from_le_bytes)
     }
 
+    #[inline]
     pub(crate) fn u32(&mut self) -> Parse<u32> {
         self.array().map(u32::from_le_bytes)
     }
 
+    #[inline]
     pub(crate) fn u64(&mut self) -> Parse<u64> {
         self.array().map(u64::from_le_bytes)
     }
 
     /// Little-endian unsigned integer of `n` (0..=8) bytes.
+    #[inline]
     pub(crate) fn uint(&mut self, n: usize) -> Parse<u64> {
         match n {
             8 => self.u64(),
@@ -123,11 +145,13 @@ impl<'a> Cursor<'a> {
     }
 
     /// A length field ("size of lengths" bytes).
+    #[inline]
     pub(crate) fn length(&mut self) -> Parse<u64> {
         self.uint(usize::from(self.geo.sizeof_lengths))
     }
 
     /// An address field, made absolute; `None` for the undefined address (all bits set).
+    #[inline]
     pub(crate) fn address(&mut self) -> Parse<Option<u64>> {
         let n = usize::from(self.geo.sizeof_offsets);
         let raw = self.uint(n)?;
@@ -142,6 +166,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// An address that must be defined and inside the file.
+    #[inline]
     pub(crate) fn required_address(&mut self) -> Parse<u64> {
         let at = self.file_pos();
         match self.address()? {
@@ -152,6 +177,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Expect a 4-byte signature.
+    #[inline]
     pub(crate) fn signature(&mut self, sig: &[u8; 4]) -> Parse<()> {
         let at = self.file_pos();
         let got = self.bytes(4)?;
@@ -190,6 +216,7 @@ pub(crate) fn bytes_for(max: u64) -> usize {
 mod tests {
     use super::*;
 
+    #[inline]
     fn geo() -> Geometry {
         Geometry { sizeof_offsets: 4, sizeof_lengths: 4, base_address: 512, eof: 10_000 }
     }
