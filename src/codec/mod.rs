@@ -18,6 +18,7 @@ pub use error::CodecError;
 pub use fletcher32::{checksum as fletcher32_checksum, strip as fletcher32_strip};
 pub use numeric::to_f64;
 pub use rows::{read_many_rows_f64, read_rows_f64};
+pub(crate) use rows::missing_value;
 
 use crate::manifest::{ArrayMeta, ChunkRef, Filter};
 

@@ -203,16 +203,29 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// The array's fill value as a number: the HDF5 fill value if one is stored, else a numeric
-/// `_FillValue` attribute (netCDF-4 / CF), else none.
+/// The value of unwritten elements, as HDF5 reads them: the HDF5 fill value if one is stored,
+/// else a numeric `_FillValue` attribute (netCDF-4 / CF), else none.
 pub(crate) fn fill_value(array: &ArrayMeta) -> Option<f64> {
-    if let Some(bytes) = &array.fill.value {
-        if let Ok(v) = to_f64(&array.dtype, bytes) {
-            if v.len() == 1 {
-                return Some(v[0]);
-            }
-        }
+    stored_fill(array).or_else(|| fill_attribute(array))
+}
+
+/// The value marking missing data, as CF defines it: the `_FillValue` attribute, else the HDF5
+/// fill value. (The two agree in netCDF-4 and ICESat-2 files; where they differ, each reader
+/// follows its own convention.)
+pub(crate) fn missing_value(array: &ArrayMeta) -> Option<f64> {
+    fill_attribute(array).or_else(|| stored_fill(array))
+}
+
+/// The HDF5 fill value stored in the dataset's fill-value message, as a number.
+fn stored_fill(array: &ArrayMeta) -> Option<f64> {
+    match to_f64(&array.dtype, array.fill.value.as_deref()?) {
+        Ok(v) if v.len() == 1 => Some(v[0]),
+        _ => None,
     }
+}
+
+/// A numeric `_FillValue` attribute: a number, or a list of one.
+fn fill_attribute(array: &ArrayMeta) -> Option<f64> {
     let attr = array.attributes.iter().find(|a| a.name == "_FillValue")?;
     match &attr.value {
         serde_json::Value::Number(n) => n.as_f64(),

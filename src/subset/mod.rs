@@ -24,10 +24,11 @@ pub use output::{GroupRows, PointTable};
 pub use plan::{chunks_covering, plan_granule, selection, ColumnSource, GranulePlan, GroupPlan, ATL06_DEFAULT_VARS};
 
 use crate::catalog::{CatalogEntry, CatalogReadError, CatalogStore, TimeUnits, WriteFailure};
+use crate::codec::missing_value;
 use crate::manifest::{ArrayMeta, Datatype};
 use crate::source::{coalesce, SourceOptions};
 use crate::spatial::{Aoi, SpatialError};
-use read::{fill_of, Reader};
+use read::Reader;
 
 /// Why a subset (or one granule of it) failed.
 #[derive(Debug, thiserror::Error)]
@@ -287,9 +288,9 @@ pub async fn subset_granule(
                 continue;
             }
             let a = array(&c.path)?;
-            let fill = fill_of(a);
+            let missing = missing_value(a);
             let values = second.values(&id, a, &rows)?;
-            let values = values.into_iter().map(|v| (Some(v.as_f64()) != fill).then_some(v)).collect();
+            let values = values.into_iter().map(|v| (Some(v.as_f64()) != missing).then_some(v)).collect();
             columns.push((c.name.clone(), element_type(&a.dtype), values));
         }
         report.points += rows.len() as u64;

@@ -160,14 +160,3 @@ impl Decoded {
     }
 }
 
-/// The value marking missing data: the `_FillValue` attribute, else a user-set HDF5 fill value.
-pub(super) fn fill_of(array: &ArrayMeta) -> Option<f64> {
-    if let Some(attr) = array.attributes.iter().find(|a| a.name == "_FillValue") {
-        let v = attr.value.as_array().and_then(|l| l.first()).unwrap_or(&attr.value);
-        if let Some(f) = v.as_f64() {
-            return Some(f);
-        }
-    }
-    let raw = array.fill.value.as_deref()?;
-    array.dtype.scalar(raw).map(|s| s.as_f64())
-}
