@@ -2,7 +2,11 @@
 //! ATL06 fixtures, the DMR++ written from the HDF5 manifest parses back (with vz's DMR++ reader)
 //! to the same manifest for every variable it describes.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::servers::{MotoServer, S3_KEY, S3_REGION};
 
 use vz::dmrpp::{parse_dmrpp, write_dmrpp};
 use vz::hdf5::read_manifest_bytes;
@@ -133,4 +137,42 @@ fn virtualizarr_reads_exported_sidecars_of_the_synthetic_granules() {
         .expect("run python");
     println!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
     assert!(run.status.success(), "VirtualiZarr disagrees (see above)");
+}
+
+/// `vz export dmrpp` reads a granule from S3 (moto on 127.0.0.1) and writes the sidecar beside
+/// it; the sidecar parses back to the granule's manifest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_a_sidecar_of_an_s3_granule_to_s3() {
+    let Some(python) = MotoServer::python("dmrpp export s3") else { return };
+    let moto = MotoServer::start(&python).await.unwrap_or_else(|e| panic!("moto: {e}"));
+    let name = "ATL06_20200325234244_07640603_006_01.h5";
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    moto.upload("vz-dmrpp", &repo.join("fixtures"), &[name.to_string()]).await.unwrap_or_else(|e| panic!("moto: {e}"));
+    let (granule, sidecar) = (format!("s3://vz-dmrpp/{name}"), format!("s3://vz-dmrpp/{name}.dmrpp"));
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_vz"))
+        .args(["export", "dmrpp", &granule, "-o", &sidecar, "--s3-endpoint", &moto.endpoint])
+        .envs([("AWS_ACCESS_KEY_ID", S3_KEY), ("AWS_SECRET_ACCESS_KEY", S3_KEY), ("AWS_REGION", S3_REGION)])
+        .output()
+        .expect("run vz export dmrpp");
+    assert!(run.status.success(), "vz export dmrpp: {}", String::from_utf8_lossy(&run.stderr));
+    // The S3 client takes credentials and region from the environment, like on AWS.
+    std::env::set_var("AWS_ACCESS_KEY_ID", S3_KEY);
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", S3_KEY);
+    std::env::set_var("AWS_REGION", S3_REGION);
+    let opts = vz::source::SourceOptions { s3_endpoint: Some(moto.endpoint.clone()), ..Default::default() };
+    let back = vz::source::open(&sidecar, &opts).expect("open the sidecar");
+    let size = back.size().await.expect("size");
+    let xml = back.get_ranges(&[0..size]).await.expect("read the sidecar").remove(0);
+    let d = parse_dmrpp(&xml, &sidecar).expect("the sidecar parses");
+    assert_eq!(d.url, granule, "the placeholder href resolves to the granule beside it");
+    let local = std::fs::read(repo.join("fixtures").join(name)).expect("fixture");
+    let h = read_manifest_bytes(local.into(), name).expect("manifest");
+    let mut compared = 0;
+    for a in h.arrays.iter().filter(|a| !a.chunks.is_empty()) {
+        let b = d.array(&a.path).unwrap_or_else(|| panic!("{} missing from the sidecar", a.path));
+        assert_eq!(compare(a, b), Vec::<String>::new(), "{}", a.path);
+        compared += 1;
+    }
+    assert!(compared > 100, "{compared} arrays compared");
+    drop(moto);
 }

@@ -14,7 +14,7 @@ use crate::dmrpp::write_dmrpp;
 use crate::hdf5::{read_manifest, ReadOptions};
 use crate::index::{read_granule, IndexOptions};
 use crate::kerchunk::{references, to_json, to_parquet, write, ReferenceOptions, DEFAULT_RECORD_SIZE};
-use crate::source::{GranuleLocation, SourceOptions};
+use crate::source::GranuleLocation;
 
 /// Flags of `vz export`.
 #[derive(Args, Debug)]
@@ -60,6 +60,8 @@ struct DmrppArgs {
     /// URL minus `.dmrpp`, so the pair can be moved together.
     #[arg(long, default_value = "OPeNDAP_DMRpp_DATA_ACCESS_URL")]
     href: String,
+    #[command(flatten)]
+    s3: S3Args,
 }
 
 #[derive(Args, Debug)]
@@ -173,7 +175,7 @@ async fn kerchunk(a: KerchunkArgs) -> anyhow::Result<u8> {
 }
 
 async fn dmrpp(a: DmrppArgs) -> anyhow::Result<u8> {
-    let opts = SourceOptions::default();
+    let opts = a.s3.source_options();
     let output = match a.output {
         Some(o) => o,
         None if !a.granule.contains("://") => format!("{}.dmrpp", a.granule),
