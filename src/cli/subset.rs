@@ -16,7 +16,7 @@ use super::render::{bytes, out};
 use crate::catalog::TimeUnits;
 use crate::source::SourceOptions;
 use crate::spatial::Aoi;
-use crate::subset::{open_catalog, plan_granule, run_subset, summarize_plan, write_points, GranuleSubset, SubsetOptions};
+use crate::subset::{open_catalog, plan_granule, run_subset, selection, summarize_plan, write_points, GranuleSubset, SubsetOptions};
 
 /// Flags of `vz subset`.
 #[derive(Args, Debug)]
@@ -142,7 +142,7 @@ async fn plan(args: &SubsetArgs, aoi: &Aoi, opts: &SubsetOptions) -> anyhow::Res
     let mut rows = Vec::new();
     let mut cells: Option<(u8, HashSet<u64>)> = None;
     for id in ids {
-        let entry = catalog.read(&id).await?;
+        let entry = catalog.read_selected(&id, &|geo| selection(geo, opts.vars.as_deref())).await?;
         if cells.as_ref().is_none_or(|(r, _)| *r != entry.h3_resolution) {
             let res = h3o::Resolution::try_from(entry.h3_resolution).context("catalog H3 resolution")?;
             cells = Some((entry.h3_resolution, aoi.try_cells(res)?.into_iter().collect()));
