@@ -4,6 +4,7 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
+use super::numeric::to_f64_into;
 use super::{decode_chunk, to_f64, CodecError};
 use crate::manifest::{ArrayMeta, ChunkRef, Layout};
 use crate::source::ByteSource;
@@ -157,20 +158,23 @@ impl<'a> Plan<'a> {
             CodecError::Corrupt { reason, coords, .. } => CodecError::Corrupt { path: a.path.clone(), coords, reason },
             other => other,
         };
-        let mut out = Vec::new();
+        let rows: u64 = self.pieces.iter().map(|p| p.rows.end - p.rows.start).sum();
+        // Every piece converts straight into the column, reserved once.
+        let mut out = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
         for p in &self.pieces {
             let n = (p.rows.end - p.rows.start) as usize;
             let bytes = if p.fetch.is_some() { fetched.next() } else { None };
-            let values = match &p.origin {
-                Origin::Fill => vec![self.fill.unwrap_or(0.0); n],
-                Origin::Raw => to_f64(&a.dtype, bytes.as_deref().unwrap_or_default()).map_err(typed)?,
+            let before = out.len();
+            match &p.origin {
+                Origin::Fill => out.resize(before + n, self.fill.unwrap_or(0.0)),
+                Origin::Raw => to_f64_into(&a.dtype, bytes.as_deref().unwrap_or_default(), &mut out).map_err(typed)?,
                 Origin::Inline(inline) => {
                     let (s, e) = (p.rows.start as usize * es, p.rows.end as usize * es);
                     let slice = inline.get(s..e).ok_or_else(|| CodecError::Unreadable {
                         path: a.path.clone(),
                         reason: format!("inline data of {} bytes, rows need {e}", inline.len()),
                     })?;
-                    to_f64(&a.dtype, slice).map_err(typed)?
+                    to_f64_into(&a.dtype, slice, &mut out).map_err(typed)?;
                 }
                 Origin::Chunk(ch, first) => {
                     let raw = decode_chunk(a, ch, bytes.as_deref().unwrap_or_default())?;
@@ -180,16 +184,15 @@ impl<'a> Plan<'a> {
                         coords: ch.coords.to_vec(),
                         reason: format!("decoded {} bytes, rows need {e}", raw.len()),
                     })?;
-                    to_f64(&a.dtype, slice).map_err(typed)?
+                    to_f64_into(&a.dtype, slice, &mut out).map_err(typed)?;
                 }
-            };
-            if values.len() != n {
+            }
+            if out.len() - before != n {
                 return Err(CodecError::Unreadable {
                     path: a.path.clone(),
-                    reason: format!("got {} values for {n} rows", values.len()),
+                    reason: format!("got {} values for {n} rows", out.len() - before),
                 });
             }
-            out.extend(values);
         }
         if let Some(f) = self.fill {
             for v in &mut out {
