@@ -1,8 +1,8 @@
 //! [`ByteSource`] over a local file: one open file, positioned reads (`pread`), no per-request
 //! open as object_store's local store does. Local granules are the common case for indexing.
 //!
-//! Large round trips are served from a read-only memory map of the file instead: the bytes are
-//! handed out as views of the page cache, with no buffer to allocate, fault in and copy into.
+//! Round trips over 256 KiB are served from a read-only memory map of the file instead: the bytes
+//! are handed out as views of the page cache, with no buffer to allocate, fault in and copy into.
 //! For the last level of a million-chunk B-tree (53 MB in one coalesced range) that was a third
 //! of the read. The trade-off, as in ripgrep: if another process truncates the file while a
 //! view is in use, reading past the new end raises `SIGBUS`. A file rewritten in place yields
@@ -23,7 +23,7 @@ use super::{ByteSource, SourceError, Stats};
 /// A local file opened once.
 pub struct LocalSource {
     path: PathBuf,
-    file: Arc<File>,
+    file: File,
     size: u64,
     stats: Stats,
     /// The whole file mapped, on the first large read (see the module docs).
@@ -61,13 +61,13 @@ impl LocalSource {
         };
         let file = File::open(&path).map_err(not_found)?;
         let size = file.metadata().map_err(not_found)?.len();
-        Ok(LocalSource { path, file: Arc::new(file), size, stats: Stats::default(), map: OnceLock::new() })
+        Ok(LocalSource { path, file, size, stats: Stats::default(), map: OnceLock::new() })
     }
 
     /// The map, when this round trip is large enough to be served from it and the file still
     /// holds every range (a file that shrank since it was opened is left to `pread` to report).
     fn map_covering(&self, ranges: &[Range<u64>], total: u64) -> Result<Option<&Arc<memmap2::Mmap>>, SourceError> {
-        if total < MAP_READ_BYTES {
+        if total <= PREAD_BYTES {
             return Ok(None);
         }
         let map = self.map()?;
@@ -82,7 +82,7 @@ impl LocalSource {
         // SAFETY: the map is read-only and private to this process. Another process changing
         // the file changes the bytes we see (handled: they are parsed as untrusted input) or,
         // by truncating it, makes reads past the new end fault; see the module docs.
-        let map = unsafe { memmap2::Mmap::map(&*self.file) }.map_err(|e| io_error(&self.path, 0..self.size, e))?;
+        let map = unsafe { memmap2::Mmap::map(&self.file) }.map_err(|e| io_error(&self.path, 0..self.size, e))?;
         Ok(self.map.get_or_init(|| Arc::new(map)))
     }
 }
@@ -100,13 +100,8 @@ impl ByteSource for LocalSource {
         }
         self.stats.add_round_trip(ranges.len() as u64);
         let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
-        let out = if total <= INLINE_READ_BYTES {
-            // Small reads (header walks: a few KiB per round trip) are served from the page cache
-            // in microseconds; handing them to the blocking pool cost more (a thread wake-up and
-            // two context switches per round trip) than the read itself.
-            read_all(&self.file, &self.path, ranges)?
-        } else if let Some(map) = self.map_covering(ranges, total)? {
-            ranges
+        let out = match self.map_covering(ranges, total)? {
+            Some(map) => ranges
                 .iter()
                 .map(|r| {
                     let view = MappedRange { map: Arc::clone(map), range: r.start as usize..r.end as usize };
@@ -115,13 +110,11 @@ impl ByteSource for LocalSource {
                     let _ = map.advise_range(memmap2::Advice::WillNeed, view.range.start, view.range.len());
                     Bytes::from_owner(view)
                 })
-                .collect()
-        } else {
-            // Positioned reads need no seek and no reopen, so one blocking task serves the round trip.
-            let (file, path, ranges) = (Arc::clone(&self.file), self.path.clone(), ranges.to_vec());
-            tokio::task::spawn_blocking(move || read_all(&file, &path, &ranges))
-                .await
-                .map_err(|e| io_error(&self.path, 0..0, std::io::Error::other(e)))??
+                .collect(),
+            // Small reads (header walks: a few KiB per round trip) are served from the page cache
+            // in microseconds, on the calling task: a hop to the blocking pool cost more (a thread
+            // wake-up and two context switches per round trip) than the read itself.
+            None => read_all(&self.file, &self.path, ranges)?,
         };
         self.stats.add_bytes(out.iter().map(|b| b.len() as u64).sum());
         Ok(out)
@@ -132,11 +125,9 @@ impl ByteSource for LocalSource {
     }
 }
 
-/// Round trips up to this many bytes are read on the calling task instead of the blocking pool.
-const INLINE_READ_BYTES: u64 = 256 * 1024;
-
-/// Round trips of at least this many bytes are served from the memory map.
-const MAP_READ_BYTES: u64 = 4 * 1024 * 1024;
+/// Round trips up to this many bytes are read with `pread`; larger ones are served from the map.
+/// (Chunk reads for indexing, 1-4 MB per round trip, were 8% kernel copies with `pread`.)
+const PREAD_BYTES: u64 = 256 * 1024;
 
 /// A range of the mapped file, owned by a [`Bytes`].
 struct MappedRange {
@@ -171,11 +162,11 @@ mod tests {
     async fn small_and_mapped_reads_return_the_file_bytes() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("f.bin");
-        let bytes: Vec<u8> = (0..(MAP_READ_BYTES as usize + 12_345)).map(|i| (i * 7 % 251) as u8).collect();
+        let bytes: Vec<u8> = (0..(PREAD_BYTES as usize + 12_345)).map(|i| (i * 7 % 251) as u8).collect();
         std::fs::write(&path, &bytes).expect("write");
         let source = LocalSource::open(&path).expect("open");
         let size = bytes.len() as u64;
-        for ranges in [vec![10..20, 100..4_000], vec![0..size], vec![5..MAP_READ_BYTES / 2, MAP_READ_BYTES / 2..size - 1]] {
+        for ranges in [vec![10..20, 100..4_000], vec![0..size], vec![5..PREAD_BYTES / 2, PREAD_BYTES / 2..size - 1]] {
             let got = source.get_ranges(&ranges).await.expect("read");
             for (r, b) in ranges.iter().zip(&got) {
                 assert_eq!(&b[..], &bytes[r.start as usize..r.end as usize], "range {r:?}");
