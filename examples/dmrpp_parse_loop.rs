@@ -5,10 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-/// The allocator the `vz` binary uses (see `src/main.rs`), so the loop times what vz runs.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args.next().ok_or("usage: dmrpp_parse_loop SIDECAR [N]")?;

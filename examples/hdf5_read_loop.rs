@@ -8,10 +8,6 @@
 
 use std::time::{Duration, Instant};
 
-/// The allocator the `vz` binary uses (see `src/main.rs`), so the loop times what vz runs.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn stats(times: &mut [Duration]) -> (f64, f64) {
     times.sort();
     (times[0].as_secs_f64() * 1e3, times[times.len() / 2].as_secs_f64() * 1e3)
