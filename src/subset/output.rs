@@ -161,8 +161,8 @@ const ROW_GROUP: usize = 65_536;
 /// The batch as GeoParquet (WKB, `bbox` covering). Column chunks are independent, so they are
 /// encoded and compressed on one worker per core, which take them from a shared queue: this is
 /// the one step of a subset that runs after every granule is done. (A thread per column chunk,
-/// thirty for a typical subset, cost more than the encoding in thread start-up, fresh per-thread
-/// heaps and the page faults and TLB shootdowns that come with them.)
+/// thirty for a typical subset, cost a thread start and fresh memory each: more CPU and page
+/// faults than two workers, for no more parallelism on two cores.)
 fn write_parallel(batch: &RecordBatch, extra: KeyValue) -> Result<Vec<u8>, WriteFailure> {
     let (pq, geo) = (WriteFailure::Parquet, WriteFailure::GeoArrow);
     let options = GeoParquetWriterOptionsBuilder::default()
@@ -198,21 +198,28 @@ fn write_parallel(batch: &RecordBatch, extra: KeyValue) -> Result<Vec<u8>, Write
     let done: Mutex<Vec<(usize, Result<ArrowColumnChunk, ParquetError>)>> = Mutex::default();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let job = queue.lock().map(|mut q| q.next());
-                let Ok(Some((at, (mut writer, leaf)))) = job else { break };
-                let chunk = writer.write(&leaf).and_then(|()| writer.close());
-                if let Ok(mut d) = done.lock() {
-                    d.push((at, chunk));
-                }
-            });
+        let workers: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| loop {
+                    let job = queue.lock().map(|mut q| q.next());
+                    let Ok(Some((at, (mut writer, leaf)))) = job else { break };
+                    let chunk = writer.write(&leaf).and_then(|()| writer.close());
+                    if let Ok(mut d) = done.lock() {
+                        d.push((at, chunk));
+                    }
+                })
+            })
+            .collect();
+        // Joined here, so a worker's panic is not re-raised: its chunk is missing, reported below.
+        for w in workers {
+            let _ = w.join();
         }
     });
-    let mut chunks = done.into_inner().map_err(|_| pq(ParquetError::General("a column encoder panicked".into())))?;
+    let panicked = || pq(ParquetError::General("a column encoder panicked".into()));
+    let mut chunks = done.into_inner().map_err(|_| panicked())?;
     chunks.sort_by_key(|(at, _)| *at);
     if chunks.len() != columns * rows.div_ceil(ROW_GROUP) {
-        return Err(pq(ParquetError::General("a column encoder panicked".into())));
+        return Err(panicked());
     }
     let mut chunks = chunks.into_iter().map(|(_, c)| c);
     for _ in 0..rows.div_ceil(ROW_GROUP) {
