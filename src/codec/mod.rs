@@ -17,6 +17,7 @@ pub use encode::encode_chunk;
 pub use error::CodecError;
 pub use fletcher32::{checksum as fletcher32_checksum, strip as fletcher32_strip};
 pub use numeric::to_f64;
+pub(crate) use numeric::to_f64_into;
 pub use rows::{read_many_rows_f64, read_rows_f64};
 pub(crate) use rows::missing_value;
 

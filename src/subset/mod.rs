@@ -25,7 +25,7 @@ pub use plan::{chunks_covering, plan_granule, selection, ColumnSource, GranulePl
 
 use crate::catalog::{CatalogEntry, CatalogReadError, CatalogStore, TimeUnits, WriteFailure};
 use crate::codec::missing_value;
-use crate::manifest::{ArrayMeta, Datatype};
+use crate::manifest::ArrayMeta;
 use crate::source::{coalesce, SourceOptions};
 use crate::spatial::{Aoi, SpatialError};
 use read::Reader;
@@ -148,13 +148,6 @@ fn track_id(granule: &str, group: &str) -> String {
     }
 }
 
-fn element_type(dtype: &Datatype) -> Datatype {
-    match dtype {
-        Datatype::Enum { base, .. } => element_type(base),
-        other => other.clone(),
-    }
-}
-
 /// A quick test that is false only for points [`Aoi::contains`] rejects: outside the area's box
 /// (most candidate points of a chunk whose track crosses the area are). Points on the ±180
 /// meridian, and areas whose box wraps the antimeridian, go to the exact test.
@@ -225,20 +218,20 @@ pub async fn subset_granule(
     let mut selected: Vec<(Vec<u64>, Vec<f64>, Vec<f64>, Option<Vec<f64>>)> = Vec::new();
     let in_box = bbox_test(aoi);
     for (g, rows) in plan.groups.iter().zip(&candidates) {
-        let lat = first.values(&id, array(&g.geo.latitude)?, rows)?;
-        let lon = first.values(&id, array(&g.geo.longitude)?, rows)?;
+        let lat = first.f64s(&id, array(&g.geo.latitude)?, rows)?;
+        let lon = first.f64s(&id, array(&g.geo.longitude)?, rows)?;
         let time = match (filter_time, &g.geo.time) {
             (true, Some(t)) => {
                 let a = array(t)?;
                 let units = time_units(a);
-                let v = first.values(&id, a, rows)?;
-                Some(v.into_iter().map(|s| units.map_or(f64::NAN, |u| u.to_unix(s.as_f64()))).collect::<Vec<f64>>())
+                let v = first.f64s(&id, a, rows)?;
+                Some(v.into_iter().map(|s| units.map_or(f64::NAN, |u| u.to_unix(s))).collect::<Vec<f64>>())
             }
             _ => None,
         };
         let mut keep = (Vec::new(), Vec::new(), Vec::new(), time.as_ref().map(|_| Vec::new()));
         for (i, &row) in rows.iter().enumerate() {
-            let (y, x) = (lat[i].as_f64(), lon[i].as_f64());
+            let (y, x) = (lat[i], lon[i]);
             let in_time = time.as_ref().is_none_or(|t| {
                 opts.time_start.is_none_or(|s| t[i] >= s) && opts.time_end.is_none_or(|e| t[i] <= e)
             });
@@ -278,7 +271,7 @@ pub async fn subset_granule(
             (None, Some(t)) => {
                 let a = array(t)?;
                 let units = time_units(a);
-                second.values(&id, a, &rows)?.into_iter().map(|s| units.map(|u| u.to_unix(s.as_f64()))).collect()
+                second.f64s(&id, a, &rows)?.into_iter().map(|s| units.map(|u| u.to_unix(s))).collect()
             }
             (None, None) => vec![None; rows.len()],
         };
@@ -288,10 +281,7 @@ pub async fn subset_granule(
                 continue;
             }
             let a = array(&c.path)?;
-            let missing = missing_value(a);
-            let values = second.values(&id, a, &rows)?;
-            let values = values.into_iter().map(|v| (Some(v.as_f64()) != missing).then_some(v)).collect();
-            columns.push((c.name.clone(), element_type(&a.dtype), values));
+            columns.push((c.name.clone(), second.column(&id, a, &rows, missing_value(a))?));
         }
         report.points += rows.len() as u64;
         table.push(GroupRows {

@@ -5,10 +5,11 @@
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{
-    ArrayRef, BinaryArray, Float32Builder, Float64Array, Float64Builder, Int16Builder, Int32Builder, Int64Builder, Int8Builder,
-    RecordBatch, StringBuilder, StructArray, TimestampMicrosecondBuilder, UInt16Builder, UInt32Builder, UInt64Builder,
-    UInt8Builder,
+    new_null_array, Array, ArrayRef, BinaryArray, Float64Array, RecordBatch, StringBuilder, StructArray,
+    TimestampMicrosecondBuilder,
 };
+use arrow::compute::{cast, concat};
+use arrow::error::ArrowError;
 use arrow::buffer::{Buffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Field, Schema};
 use geoparquet::writer::{GeoParquetRecordBatchEncoder, GeoParquetWriterEncoding, GeoParquetWriterOptionsBuilder};
@@ -21,14 +22,13 @@ use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
 use crate::catalog::{utc, wkb_binary, wkb_field, WriteFailure};
-use crate::manifest::{Datatype, Scalar};
 
-/// One value column: its name, element type, and a value (or null) per row.
+/// One value column: its name, and the pieces the groups that have it contributed, each with the
+/// table row it starts at (rows of groups without the column are nulls).
 #[derive(Clone, Debug)]
 struct Column {
     name: String,
-    dtype: Datatype,
-    values: Vec<Option<Scalar>>,
+    pieces: Vec<(usize, ArrayRef)>,
 }
 
 /// Points selected so far, from any number of granules and groups.
@@ -59,8 +59,8 @@ pub struct GroupRows {
     pub lon: Vec<f64>,
     /// Unix seconds, when the group has a time array.
     pub time: Vec<Option<f64>>,
-    /// Value columns: name, element type, values.
-    pub columns: Vec<(String, Datatype, Vec<Option<Scalar>>)>,
+    /// Value columns: name, and a value (or null) per row in the element type of the array.
+    pub columns: Vec<(String, ArrayRef)>,
 }
 
 impl PointTable {
@@ -82,19 +82,11 @@ impl PointTable {
         self.lat.extend(rows.lat);
         self.lon.extend(rows.lon);
         self.time.extend(rows.time);
-        for (name, dtype, values) in rows.columns {
-            let column = match self.columns.iter_mut().position(|c| c.name == name) {
-                Some(i) => &mut self.columns[i],
-                None => {
-                    self.columns.push(Column { name, dtype, values: vec![None; before] });
-                    self.columns.last_mut().expect("just pushed")
-                }
-            };
-            column.values.extend(values);
-        }
-        let total = self.len();
-        for c in &mut self.columns {
-            c.values.resize(total, None);
+        for (name, values) in rows.columns {
+            match self.columns.iter_mut().find(|c| c.name == name) {
+                Some(c) => c.pieces.push((before, values)),
+                None => self.columns.push(Column { name, pieces: vec![(before, values)] }),
+            }
         }
     }
 
@@ -135,8 +127,8 @@ impl PointTable {
             Arc::new(time.finish()),
         ];
         for c in &self.columns {
-            let (data_type, array) = column_array(c);
-            fields.push(Field::new(&c.name, data_type, true));
+            let array = c.concat(n).map_err(|e| WriteFailure::Parquet(ParquetError::General(format!("column `{}`: {e}", c.name))))?;
+            fields.push(Field::new(&c.name, array.data_type().clone(), true));
             columns.push(array);
         }
         // WKB points (`wkb::point`: little-endian Point, x y) written into one buffer.
@@ -276,43 +268,38 @@ fn writer_properties() -> WriterProperties {
     b.build()
 }
 
-macro_rules! build {
-    ($builder:ty, $values:expr, $conv:expr) => {{
-        let mut b = <$builder>::with_capacity($values.len());
-        for v in $values {
-            b.append_option(v.map($conv));
+impl Column {
+    /// The column over all `rows` of the table: nulls where a group lacked it, every piece in the
+    /// type of the first (a later granule storing the array in another type is cast to it).
+    fn concat(&self, rows: usize) -> Result<ArrayRef, ArrowError> {
+        let Some(data_type) = self.pieces.first().map(|(_, a)| a.data_type().clone()) else {
+            return Ok(new_null_array(&DataType::Float64, rows));
+        };
+        let mut parts: Vec<ArrayRef> = Vec::with_capacity(self.pieces.len() * 2 + 1);
+        let mut at = 0;
+        for (start, piece) in &self.pieces {
+            if *start > at {
+                parts.push(new_null_array(&data_type, start - at));
+            }
+            parts.push(if piece.data_type() == &data_type { piece.clone() } else { cast(piece, &data_type)? });
+            at = start + piece.len();
         }
-        Arc::new(b.finish()) as ArrayRef
-    }};
-}
-
-/// An Arrow column in the element type of the array the values came from.
-fn column_array(c: &Column) -> (DataType, ArrayRef) {
-    let int = |s: Scalar| s.to_i64_bits().unwrap_or_default();
-    let v = c.values.iter().copied();
-    match &c.dtype {
-        Datatype::Float { size: 4, .. } => (DataType::Float32, build!(Float32Builder, v, |s: Scalar| s.as_f64() as f32)),
-        Datatype::Integer { size: 1, signed: true, .. } => (DataType::Int8, build!(Int8Builder, v, |s| int(s) as i8)),
-        Datatype::Integer { size: 2, signed: true, .. } => (DataType::Int16, build!(Int16Builder, v, |s| int(s) as i16)),
-        Datatype::Integer { size: 4, signed: true, .. } => (DataType::Int32, build!(Int32Builder, v, |s| int(s) as i32)),
-        Datatype::Integer { signed: true, .. } => (DataType::Int64, build!(Int64Builder, v, int)),
-        Datatype::Integer { size: 1, .. } => (DataType::UInt8, build!(UInt8Builder, v, |s| int(s) as u8)),
-        Datatype::Integer { size: 2, .. } => (DataType::UInt16, build!(UInt16Builder, v, |s| int(s) as u16)),
-        Datatype::Integer { size: 4, .. } => (DataType::UInt32, build!(UInt32Builder, v, |s| int(s) as u32)),
-        Datatype::Integer { .. } => (DataType::UInt64, build!(UInt64Builder, v, |s| int(s) as u64)),
-        _ => (DataType::Float64, build!(Float64Builder, v, Scalar::as_f64)),
+        if rows > at {
+            parts.push(new_null_array(&data_type, rows - at));
+        }
+        concat(&parts.iter().map(AsRef::as_ref).collect::<Vec<_>>())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::ByteOrder;
-    use arrow::array::{Array, Float32Array, UInt64Array};
+    use arrow::array::{Float32Array, Int8Array, UInt64Array};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     /// More rows than one row group holds: every column chunk, encoded by the worker pool, lands
-    /// in its own row group in order, and the values read back as written.
+    /// in its own row group in order, and the values read back as written; a column one group
+    /// lacks is null there, and a piece of another type is cast to the column's.
     #[test]
     fn several_row_groups_read_back_in_order() {
         let n = ROW_GROUP * 2 + 123;
@@ -321,7 +308,7 @@ mod tests {
             let rows: Vec<u64> = rows.map(|r| r as u64).collect();
             let lat = rows.iter().map(|&r| 60.0 + r as f64 * 1e-5).collect();
             let lon = rows.iter().map(|&r| -40.0 - r as f64 * 1e-5).collect();
-            let h = rows.iter().map(|&r| (r % 7 != 0).then_some(Scalar::F32(r as f32))).collect();
+            let h: Float32Array = rows.iter().map(|&r| (r % 7 != 0).then_some(r as f32)).collect();
             table.append(GroupRows {
                 granule: format!("G{half}"),
                 track: "gt1l".into(),
@@ -330,21 +317,31 @@ mod tests {
                 lat,
                 lon,
                 rows,
-                columns: vec![("h_li".into(), Datatype::Float { size: 4, order: ByteOrder::Le }, h)],
+                columns: if half == 0 {
+                    vec![("h_li".into(), Arc::new(h) as ArrayRef)]
+                } else {
+                    // A column the first group lacks, and `h_li` stored as f64 by this granule.
+                    let q: Int8Array = rows.iter().map(|&r| Some((r % 100) as i8)).collect();
+                    let h = arrow::compute::cast(&h, &DataType::Float64).expect("cast");
+                    vec![("quality".into(), Arc::new(q) as ArrayRef), ("h_li".into(), h)]
+                },
             });
         }
         let Ok(bytes) = table.to_geoparquet(KeyValue::new("vz".into(), Some("{}".into()))) else { panic!("encode failed") };
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).expect("open");
         assert_eq!(reader.metadata().num_row_groups(), 3);
-        let (mut row, mut h) = (Vec::new(), Vec::new());
+        let (mut row, mut h, mut q) = (Vec::new(), Vec::new(), Vec::new());
         for batch in reader.build().expect("read") {
             let batch = batch.expect("batch");
             let r = batch.column_by_name("row").expect("row").as_any().downcast_ref::<UInt64Array>().expect("u64");
             row.extend(r.values().iter().copied());
             let v = batch.column_by_name("h_li").expect("h_li").as_any().downcast_ref::<Float32Array>().expect("f32");
             h.extend((0..v.len()).map(|i| v.is_valid(i).then(|| v.value(i))));
+            let v = batch.column_by_name("quality").expect("quality").as_any().downcast_ref::<Int8Array>().expect("i8");
+            q.extend((0..v.len()).map(|i| v.is_valid(i).then(|| v.value(i))));
         }
         assert_eq!(row, (0..n as u64).collect::<Vec<_>>());
         assert_eq!(h, (0..n).map(|r| (r % 7 != 0).then_some(r as f32)).collect::<Vec<_>>());
+        assert_eq!(q, (0..n).map(|r| (r >= n / 2).then_some((r % 100) as i8)).collect::<Vec<_>>());
     }
 }

@@ -6,11 +6,16 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
+use arrow::array::{ArrayRef, ArrowPrimitiveType, PrimitiveArray};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{
+    Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+};
 use bytes::Bytes;
 
 use super::SubsetError;
-use crate::codec::decode_chunk;
-use crate::manifest::{ArrayMeta, Scalar};
+use crate::codec::{decode_chunk, to_f64_into};
+use crate::manifest::{ArrayMeta, ByteOrder, Datatype};
 use crate::source::{self, ByteSource, SourceOptions, StatsSnapshot};
 
 /// The decoded chunks of one round: per (array path, chunk row index), the chunk's elements in
@@ -135,28 +140,88 @@ impl Reader {
 }
 
 impl Decoded {
-    /// Values of `rows` (sorted) of `array`, whose chunks [`Reader::fetch`] decoded.
-    ///
-    /// # Errors
-    /// When a row's chunk was not fetched or is shorter than the row.
-    pub(super) fn values(&self, granule: &str, array: &ArrayMeta, rows: &[u64]) -> Result<Vec<Scalar>, SubsetError> {
+    /// The elements of `rows` (sorted) of `array`, run by run: `each` gets the stored bytes of
+    /// consecutive rows in one chunk (most selections are a few long runs).
+    fn runs(
+        &self,
+        granule: &str,
+        array: &ArrayMeta,
+        rows: &[u64],
+        mut each: impl FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<(), SubsetError> {
         let fail = |reason: String| SubsetError::Read { granule: granule.to_string(), path: array.path.clone(), reason };
         let len = rows_per_chunk(array).ok_or_else(|| fail("no chunk shape".into()))?;
         let size = array.dtype.size() as usize;
-        let mut out = Vec::with_capacity(rows.len());
         let mut key = (array.path.clone(), u64::MAX);
         let mut bytes: &[u8] = &[];
-        for &r in rows {
-            let k = r / len;
+        let mut i = 0;
+        while i < rows.len() {
+            let k = rows[i] / len;
             if k != key.1 {
                 key.1 = k;
                 bytes = self.chunks.get(&key).map(Vec::as_slice).ok_or_else(|| fail(format!("chunk {k} was not fetched")))?;
             }
-            let at = usize::try_from(r - k * len).unwrap_or(usize::MAX).saturating_mul(size);
-            let value = bytes.get(at..at + size).and_then(|raw| array.dtype.scalar(raw)).ok_or_else(|| fail(format!("row {r} outside its chunk")))?;
-            out.push(value);
+            let mut j = i + 1;
+            while j < rows.len() && rows[j] == rows[j - 1] + 1 && rows[j] / len == k {
+                j += 1;
+            }
+            let first = usize::try_from(rows[i] - k * len).unwrap_or(usize::MAX);
+            let run = first.checked_add(j - i).and_then(|end| bytes.get(first.saturating_mul(size)..end.saturating_mul(size)));
+            each(run.ok_or_else(|| fail(format!("row {} outside its chunk", rows[j - 1])))?).map_err(fail)?;
+            i = j;
         }
+        Ok(())
+    }
+
+    /// Values of `rows` (sorted) of `array`, whose chunks [`Reader::fetch`] decoded, as `f64`.
+    ///
+    /// # Errors
+    /// When a row's chunk was not fetched or is shorter than the row.
+    pub(super) fn f64s(&self, granule: &str, array: &ArrayMeta, rows: &[u64]) -> Result<Vec<f64>, SubsetError> {
+        let mut out = Vec::with_capacity(rows.len());
+        self.runs(granule, array, rows, |run| to_f64_into(&array.dtype, run, &mut out).map_err(|e| e.to_string()))?;
         Ok(out)
     }
-}
 
+    /// Values of `rows` (sorted) of `array` as an Arrow column of the array's own element type
+    /// (2-byte floats widen to `f64`), null where a value equals `missing`.
+    ///
+    /// # Errors
+    /// As [`Decoded::f64s`].
+    pub(super) fn column(&self, granule: &str, array: &ArrayMeta, rows: &[u64], missing: Option<f64>) -> Result<ArrayRef, SubsetError> {
+        fn finish<T: ArrowPrimitiveType>(values: Vec<T::Native>, missing: Option<f64>, f: impl Fn(T::Native) -> f64) -> ArrayRef {
+            let nulls = missing.map(|m| values.iter().map(|&v| f(v) != m).collect::<NullBuffer>()).filter(|n| n.null_count() > 0);
+            Arc::new(PrimitiveArray::<T>::new(values.into(), nulls))
+        }
+        macro_rules! typed {
+            ($arrow:ty, $t:ty, $n:literal, $order:expr) => {{
+                let mut values: Vec<$t> = Vec::with_capacity(rows.len());
+                let read = match $order {
+                    ByteOrder::Le => <$t>::from_le_bytes,
+                    ByteOrder::Be => <$t>::from_be_bytes,
+                };
+                self.runs(granule, array, rows, |run| {
+                    values.extend(run.as_chunks::<$n>().0.iter().map(|&b| read(b)));
+                    Ok(())
+                })?;
+                finish::<$arrow>(values, missing, |v| v as f64)
+            }};
+        }
+        let mut dtype = &array.dtype;
+        while let Datatype::Enum { base, .. } = dtype {
+            dtype = base;
+        }
+        Ok(match *dtype {
+            Datatype::Float { size: 4, order } => typed!(Float32Type, f32, 4, order),
+            Datatype::Integer { size: 1, signed: true, order } => typed!(Int8Type, i8, 1, order),
+            Datatype::Integer { size: 2, signed: true, order } => typed!(Int16Type, i16, 2, order),
+            Datatype::Integer { size: 4, signed: true, order } => typed!(Int32Type, i32, 4, order),
+            Datatype::Integer { size: 8, signed: true, order } => typed!(Int64Type, i64, 8, order),
+            Datatype::Integer { size: 1, signed: false, order } => typed!(UInt8Type, u8, 1, order),
+            Datatype::Integer { size: 2, signed: false, order } => typed!(UInt16Type, u16, 2, order),
+            Datatype::Integer { size: 4, signed: false, order } => typed!(UInt32Type, u32, 4, order),
+            Datatype::Integer { size: 8, signed: false, order } => typed!(UInt64Type, u64, 8, order),
+            _ => finish::<Float64Type>(self.f64s(granule, array, rows)?, missing, |v| v),
+        })
+    }
+}
