@@ -309,6 +309,14 @@ mod tests {
             let lat = rows.iter().map(|&r| 60.0 + r as f64 * 1e-5).collect();
             let lon = rows.iter().map(|&r| -40.0 - r as f64 * 1e-5).collect();
             let h: Float32Array = rows.iter().map(|&r| (r % 7 != 0).then_some(r as f32)).collect();
+            let columns = if half == 0 {
+                vec![("h_li".into(), Arc::new(h) as ArrayRef)]
+            } else {
+                // A column the first group lacks, and `h_li` stored as f64 by this granule.
+                let q: Int8Array = rows.iter().map(|&r| Some((r % 100) as i8)).collect();
+                let h = arrow::compute::cast(&h, &DataType::Float64).expect("cast");
+                vec![("quality".into(), Arc::new(q) as ArrayRef), ("h_li".into(), h)]
+            };
             table.append(GroupRows {
                 granule: format!("G{half}"),
                 track: "gt1l".into(),
@@ -317,14 +325,7 @@ mod tests {
                 lat,
                 lon,
                 rows,
-                columns: if half == 0 {
-                    vec![("h_li".into(), Arc::new(h) as ArrayRef)]
-                } else {
-                    // A column the first group lacks, and `h_li` stored as f64 by this granule.
-                    let q: Int8Array = rows.iter().map(|&r| Some((r % 100) as i8)).collect();
-                    let h = arrow::compute::cast(&h, &DataType::Float64).expect("cast");
-                    vec![("quality".into(), Arc::new(q) as ArrayRef), ("h_li".into(), h)]
-                },
+                columns,
             });
         }
         let Ok(bytes) = table.to_geoparquet(KeyValue::new("vz".into(), Some("{}".into()))) else { panic!("encode failed") };
