@@ -15,10 +15,10 @@ use arrow::datatypes::{DataType, Field, Schema};
 use geoparquet::writer::{GeoParquetRecordBatchEncoder, GeoParquetWriterEncoding, GeoParquetWriterOptionsBuilder};
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use crate::catalog::{utc, wkb_binary, wkb_field, WriteFailure};
@@ -172,7 +172,7 @@ fn write_parallel(batch: &RecordBatch, extra: KeyValue) -> Result<Vec<u8>, Write
     };
     // About the size of the file, so the buffer is not regrown (and copied) as it fills.
     let mut out = Vec::with_capacity(encoded.get_array_memory_size());
-    let writer = ArrowWriter::try_new(&mut out, schema.clone(), Some(writer_properties())).map_err(pq)?;
+    let writer = ArrowWriter::try_new(&mut out, schema.clone(), Some(writer_properties(&schema))).map_err(pq)?;
     let (mut file, factory) = writer.into_serialized_writer().map_err(pq)?;
     let rows = encoded.num_rows();
     let mut jobs = Vec::new();
@@ -254,16 +254,35 @@ fn points_covering(batch: &RecordBatch, schema: &Schema) -> Option<(RecordBatch,
     Some((encoded, KeyValue::new("geo".into(), Some(geo))))
 }
 
-/// How the points are encoded: dictionaries only for the repeated text columns (granule, track,
-/// group: a handful of values each); coordinates, rows and values are near-unique, so trying a
-/// dictionary on them costs a hash per value for nothing. zstd level 1 throughout.
-fn writer_properties() -> WriterProperties {
+/// How the points are encoded (`schema`: the GeoParquet encoder's target schema): dictionaries only
+/// for the repeated text columns (granule, track, group: a handful of values each); coordinates,
+/// rows and values are near-unique, so trying a dictionary on them costs a hash per value for
+/// nothing. Float columns (coordinates, covering, values) are BYTE_STREAM_SPLIT: their sign,
+/// exponent and high mantissa bytes, alike over a region, become long runs that zstd level 1
+/// shrinks fast, where interleaved they barely compress. No statistics on the WKB column: min/max
+/// of WKB bytes mean nothing and cost a comparison per point (the covering has the real ones).
+fn writer_properties(schema: &Schema) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_max_row_group_row_count(Some(ROW_GROUP))
-        .set_dictionary_enabled(false);
+        .set_dictionary_enabled(false)
+        .set_column_statistics_enabled(ColumnPath::from("geometry"), EnabledStatistics::None);
     for c in ["granule", "track_id", "group"] {
         b = b.set_column_dictionary_enabled(ColumnPath::from(c), true);
+    }
+    let float = |t: &DataType| matches!(t, DataType::Float32 | DataType::Float64);
+    for field in schema.fields() {
+        let mut leaves = Vec::new();
+        match field.data_type() {
+            DataType::Struct(children) => {
+                leaves.extend(children.iter().filter(|c| float(c.data_type())).map(|c| vec![field.name().clone(), c.name().clone()]));
+            }
+            t if float(t) => leaves.push(vec![field.name().clone()]),
+            _ => {}
+        }
+        for path in leaves {
+            b = b.set_column_encoding(ColumnPath::new(path), Encoding::BYTE_STREAM_SPLIT);
+        }
     }
     b.build()
 }
