@@ -103,14 +103,15 @@ pub async fn run(args: SubsetArgs) -> anyhow::Result<u8> {
     };
     let result = run_subset(&aoi, &opts, &progress).await?;
     bar.finish_and_clear();
-    write_points(&result.points, &args.output, &aoi)?;
+    let points = result.points.len();
+    write_points(result.points, &args.output, &aoi)?;
     let failed = result.granules.iter().filter(|g| g.error.is_some()).count();
     let sum = |f: fn(&GranuleSubset) -> u64| result.granules.iter().map(f).sum::<u64>();
     let (read, floor) = (sum(|g| g.bytes_read), sum(|g| g.floor_bytes));
     if args.json {
         let report = json!({
             "output": args.output.display().to_string(),
-            "points": result.points.len(),
+            "points": points,
             "granules": result.granules,
             "bytes_read": read,
             "floor_bytes": floor,
@@ -123,7 +124,7 @@ pub async fn run(args: SubsetArgs) -> anyhow::Result<u8> {
         out(&format!(
             "{} points from {} of {} granules ({failed} failed) in {:.2} s → {}\n\
              {} chunks, {} read ({} floor), {} requests\n",
-            result.points.len(),
+            points,
             result.granules.iter().filter(|g| g.points > 0).count(),
             result.granules.len(),
             started.elapsed().as_secs_f64(),

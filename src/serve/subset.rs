@@ -84,7 +84,8 @@ pub(crate) async fn handle(State(state): State<Arc<ServeState>>, req: Request) -
             .body(Body::from(text))
             .unwrap_or_default();
     }
-    let bytes = match points_geoparquet(&result.points, &aoi) {
+    let points = result.points.len();
+    let bytes = match points_geoparquet(result.points, &aoi) {
         Ok(b) => b,
         Err(e) => return text_response(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
@@ -92,7 +93,7 @@ pub(crate) async fn handle(State(state): State<Arc<ServeState>>, req: Request) -
         .status(StatusCode::OK)
         .header(CONTENT_TYPE, "application/vnd.apache.parquet")
         .header(CONTENT_LENGTH, bytes.len())
-        .header("X-Vz-Points", result.points.len())
+        .header("X-Vz-Points", points)
         .body(Body::from(bytes))
         .unwrap_or_default()
 }

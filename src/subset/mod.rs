@@ -379,37 +379,53 @@ pub async fn run_subset(aoi: &Aoi, opts: &SubsetOptions, progress: &(dyn Fn(&Gra
     Ok(result)
 }
 
+/// The `vz` key-value metadata of a subset file: the version and the AOI's bounding box.
+fn subset_metadata(aoi: &Aoi) -> KeyValue {
+    let b = aoi.bbox();
+    let meta = json!({"vz_version": env!("CARGO_PKG_VERSION"), "aoi_bbox": [b.xmin, b.ymin, b.xmax, b.ymax]});
+    KeyValue::new("vz".into(), Some(meta.to_string()))
+}
+
+fn output_error(path: &str) -> impl Fn(WriteFailure) -> SubsetError + '_ {
+    move |f| SubsetError::Output {
+        path: path.to_string(),
+        reason: match f {
+            WriteFailure::Parquet(e) => e.to_string(),
+            WriteFailure::GeoArrow(e) => e.to_string(),
+        },
+    }
+}
+
 /// The points as the GeoParquet file `vz subset` writes (the AOI's bounding box in the `vz`
 /// key-value metadata), in memory.
 ///
 /// # Errors
 /// When the table cannot be encoded ([`SubsetError::Output`] with an empty path).
-pub fn points_geoparquet(points: &PointTable, aoi: &Aoi) -> Result<Vec<u8>, SubsetError> {
-    let fail = |reason: String| SubsetError::Output { path: String::new(), reason };
-    let b = aoi.bbox();
-    let meta = json!({"vz_version": env!("CARGO_PKG_VERSION"), "aoi_bbox": [b.xmin, b.ymin, b.xmax, b.ymax]});
-    points.to_geoparquet(KeyValue::new("vz".into(), Some(meta.to_string()))).map_err(|f| match f {
-        WriteFailure::Parquet(e) => fail(e.to_string()),
-        WriteFailure::GeoArrow(e) => fail(e.to_string()),
-    })
+pub fn points_geoparquet(points: PointTable, aoi: &Aoi) -> Result<Vec<u8>, SubsetError> {
+    let mut bytes = Vec::new();
+    points.write_geoparquet(subset_metadata(aoi), &mut bytes).map_err(output_error(""))?;
+    Ok(bytes)
 }
 
 /// Write the points as GeoParquet to `path`, atomically (a temporary file renamed into place).
 ///
 /// # Errors
 /// When the file cannot be encoded or written.
-pub fn write_points(points: &PointTable, path: &Path, aoi: &Aoi) -> Result<(), SubsetError> {
-    let fail = |reason: String| SubsetError::Output { path: path.display().to_string(), reason };
-    let bytes = points_geoparquet(points, aoi).map_err(|e| match e {
-        SubsetError::Output { reason, .. } => fail(reason),
-        other => other,
-    })?;
+pub fn write_points(points: PointTable, path: &Path, aoi: &Aoi) -> Result<(), SubsetError> {
+    let shown = path.display().to_string();
+    let fail = |reason: String| SubsetError::Output { path: shown.clone(), reason };
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "subset.parquet".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| fail(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
+    // Straight into the file: the encoded column chunks are not gathered in memory first.
+    let written = std::fs::File::create(&tmp).map_err(|e| fail(e.to_string())).and_then(|file| {
+        let mut out = std::io::BufWriter::new(file);
+        points.write_geoparquet(subset_metadata(aoi), &mut out).map_err(output_error(&shown))?;
+        out.into_inner().map_err(|e| fail(e.error().to_string())).map(drop)
+    });
+    let renamed = written.and_then(|()| std::fs::rename(&tmp, path).map_err(|e| fail(e.to_string())));
+    if renamed.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        fail(e.to_string())
-    })
+    }
+    renamed
 }

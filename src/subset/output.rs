@@ -2,16 +2,18 @@
 //! the granule), coordinates, UTC time, the value
 //! columns in their own numeric types (fill values as nulls), and a WKB point geometry.
 
+use std::collections::HashMap;
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{
-    new_null_array, Array, ArrayRef, BinaryArray, Float64Array, RecordBatch, StringBuilder, StructArray,
-    TimestampMicrosecondBuilder,
+    new_null_array, Array, ArrayRef, BinaryArray, DictionaryArray, Float64Array, Int32Array, RecordBatch, StringArray,
+    StructArray, TimestampMicrosecondArray, UInt64Array,
 };
 use arrow::compute::{cast, concat};
 use arrow::error::ArrowError;
 use arrow::buffer::{Buffer, OffsetBuffer};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::{DataType, Field, Int32Type, Schema};
 use geoparquet::writer::{GeoParquetRecordBatchEncoder, GeoParquetWriterEncoding, GeoParquetWriterOptionsBuilder};
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk};
 use parquet::arrow::ArrowWriter;
@@ -90,61 +92,80 @@ impl PointTable {
         }
     }
 
-    /// The table as GeoParquet bytes (`extra` is added as key-value metadata).
-    pub(crate) fn to_geoparquet(&self, extra: KeyValue) -> Result<Vec<u8>, WriteFailure> {
+    /// The table as GeoParquet written to `out` (`extra` is added as key-value metadata). The
+    /// table is consumed: its vectors become the Arrow columns without a copy.
+    pub(crate) fn write_geoparquet<W: Write + Send>(self, extra: KeyValue, out: W) -> Result<(), WriteFailure> {
+        let n = self.len();
+        let PointTable { runs, row, lat, lon, time, columns: values } = self;
+        // WKB points (`wkb::point`: little-endian Point, x y) written into one buffer.
+        let mut wkb = Vec::with_capacity(n * POINT_WKB);
+        for (&x, &y) in lon.iter().zip(&lat) {
+            wkb.extend_from_slice(&[1, 1, 0, 0, 0]);
+            wkb.extend_from_slice(&x.to_le_bytes());
+            wkb.extend_from_slice(&y.to_le_bytes());
+        }
+        let time: TimestampMicrosecondArray = time.into_iter().map(|t| t.map(|s| (s * 1e6).round() as i64)).collect();
+        let mut columns: Vec<ArrayRef> = vec![
+            text_column(&runs, |r| &r.0),
+            text_column(&runs, |r| &r.1),
+            text_column(&runs, |r| &r.2),
+            Arc::new(UInt64Array::from(row)),
+            Arc::new(Float64Array::from(lat)),
+            Arc::new(Float64Array::from(lon)),
+            Arc::new(time.with_timezone("UTC")),
+        ];
+        let text = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
         let mut fields = vec![
-            Field::new("granule", DataType::Utf8, false),
-            Field::new("track_id", DataType::Utf8, false),
-            Field::new("group", DataType::Utf8, false),
+            Field::new("granule", text.clone(), false),
+            Field::new("track_id", text.clone(), false),
+            Field::new("group", text, false),
             Field::new("row", DataType::UInt64, false),
             Field::new("latitude", DataType::Float64, false),
             Field::new("longitude", DataType::Float64, false),
             Field::new("time", utc(), true),
         ];
-        let n = self.len();
-        let text = |f: fn(&(String, String, String, usize)) -> &str| {
-            let bytes = self.runs.iter().map(|r| f(r).len() * r.3).sum();
-            let mut b = StringBuilder::with_capacity(n, bytes);
-            for r in &self.runs {
-                for _ in 0..r.3 {
-                    b.append_value(f(r));
-                }
-            }
-            b.finish()
-        };
-        let (granule, track, group) = (text(|r| &r.0), text(|r| &r.1), text(|r| &r.2));
-        let mut time = TimestampMicrosecondBuilder::with_capacity(self.len()).with_timezone("UTC");
-        for t in &self.time {
-            time.append_option(t.map(|s| (s * 1e6).round() as i64));
-        }
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(granule),
-            Arc::new(track),
-            Arc::new(group),
-            Arc::new(arrow::array::UInt64Array::from(self.row.clone())),
-            Arc::new(arrow::array::Float64Array::from(self.lat.clone())),
-            Arc::new(arrow::array::Float64Array::from(self.lon.clone())),
-            Arc::new(time.finish()),
-        ];
-        for c in &self.columns {
+        for c in &values {
             let array = c.concat(n).map_err(|e| WriteFailure::Parquet(ParquetError::General(format!("column `{}`: {e}", c.name))))?;
             fields.push(Field::new(&c.name, array.data_type().clone(), true));
             columns.push(array);
-        }
-        // WKB points (`wkb::point`: little-endian Point, x y) written into one buffer.
-        let mut wkb = Vec::with_capacity(n * POINT_WKB);
-        for (&x, &y) in self.lon.iter().zip(&self.lat) {
-            wkb.extend_from_slice(&[1, 1, 0, 0, 0]);
-            wkb.extend_from_slice(&x.to_le_bytes());
-            wkb.extend_from_slice(&y.to_le_bytes());
         }
         let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(POINT_WKB, n));
         fields.push(wkb_field("geometry"));
         columns.push(wkb_binary(BinaryArray::new(offsets, Buffer::from_vec(wkb), None)));
         let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
             .map_err(|e| WriteFailure::Parquet(parquet::errors::ParquetError::General(e.to_string())))?;
-        write_parallel(&batch, extra)
+        write_parallel(&batch, extra, out)
     }
+}
+
+/// A text column that repeats one value per run (granule, track, group) as a dictionary: a key
+/// per row instead of a copy of the text per row. The file stores it as plain strings
+/// ([`write_parallel`]), dictionary-encoded.
+fn text_column(runs: &[(String, String, String, usize)], f: fn(&(String, String, String, usize)) -> &str) -> ArrayRef {
+    let (mut index, mut values) = (HashMap::new(), Vec::new());
+    let mut keys = Vec::with_capacity(runs.iter().map(|r| r.3).sum());
+    for r in runs {
+        let key = *index.entry(f(r)).or_insert_with(|| {
+            values.push(f(r));
+            values.len() as i32 - 1
+        });
+        keys.extend(std::iter::repeat_n(key, r.3));
+    }
+    Arc::new(DictionaryArray::<Int32Type>::new(Int32Array::from(keys), Arc::new(StringArray::from(values))))
+}
+
+/// `schema` with dictionary-typed fields as their value type: the schema the file declares, so
+/// readers see the text columns as strings.
+fn plain_schema(schema: &Schema) -> Schema {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Dictionary(_, value) => f.as_ref().clone().with_data_type(value.as_ref().clone()),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Schema::new_with_metadata(fields, schema.metadata().clone())
 }
 
 /// Rows per row group of the output.
@@ -155,7 +176,7 @@ const ROW_GROUP: usize = 65_536;
 /// the one step of a subset that runs after every granule is done. (A thread per column chunk,
 /// thirty for a typical subset, cost a thread start and fresh memory each: more CPU and page
 /// faults than two workers, for no more parallelism on two cores.)
-fn write_parallel(batch: &RecordBatch, extra: KeyValue) -> Result<Vec<u8>, WriteFailure> {
+fn write_parallel<W: Write + Send>(batch: &RecordBatch, extra: KeyValue, out: W) -> Result<(), WriteFailure> {
     let (pq, geo) = (WriteFailure::Parquet, WriteFailure::GeoArrow);
     let options = GeoParquetWriterOptionsBuilder::default()
         .set_encoding(GeoParquetWriterEncoding::WKB)
@@ -170,9 +191,10 @@ fn write_parallel(batch: &RecordBatch, extra: KeyValue) -> Result<Vec<u8>, Write
             (encoded, encoder.into_keyvalue().map_err(geo)?)
         }
     };
-    // About the size of the file, so the buffer is not regrown (and copied) as it fills.
-    let mut out = Vec::with_capacity(encoded.get_array_memory_size());
-    let writer = ArrowWriter::try_new(&mut out, schema.clone(), Some(writer_properties(&schema))).map_err(pq)?;
+    // The file declares the dictionary-typed text columns as strings; their writers take the
+    // dictionaries as they are.
+    let schema = Arc::new(plain_schema(&schema));
+    let writer = ArrowWriter::try_new(out, schema.clone(), Some(writer_properties(&schema))).map_err(pq)?;
     let (mut file, factory) = writer.into_serialized_writer().map_err(pq)?;
     let rows = encoded.num_rows();
     let mut jobs = Vec::new();
@@ -224,7 +246,7 @@ fn write_parallel(batch: &RecordBatch, extra: KeyValue) -> Result<Vec<u8>, Write
     file.append_key_value_metadata(geo_metadata);
     file.append_key_value_metadata(extra);
     file.close().map_err(pq)?;
-    Ok(out)
+    Ok(())
 }
 
 /// Bytes of one 2-D WKB point.
@@ -313,7 +335,7 @@ impl Column {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Float32Array, Int8Array, UInt64Array};
+    use arrow::array::{Float32Array, Int8Array};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     /// More rows than one row group holds: every column chunk, encoded by the worker pool, lands
@@ -347,20 +369,27 @@ mod tests {
                 columns,
             });
         }
-        let Ok(bytes) = table.to_geoparquet(KeyValue::new("vz".into(), Some("{}".into()))) else { panic!("encode failed") };
+        let mut bytes = Vec::new();
+        let Ok(()) = table.write_geoparquet(KeyValue::new("vz".into(), Some("{}".into())), &mut bytes) else { panic!("encode failed") };
         let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).expect("open");
         assert_eq!(reader.metadata().num_row_groups(), 3);
+        // The text columns, fed to the writer as dictionaries, are strings in the file.
+        assert_eq!(reader.schema().field_with_name("granule").map(|f| f.data_type().clone()).ok(), Some(DataType::Utf8));
+        let mut granules = Vec::new();
         let (mut row, mut h, mut q) = (Vec::new(), Vec::new(), Vec::new());
         for batch in reader.build().expect("read") {
             let batch = batch.expect("batch");
             let r = batch.column_by_name("row").expect("row").as_any().downcast_ref::<UInt64Array>().expect("u64");
             row.extend(r.values().iter().copied());
+            let g = batch.column_by_name("granule").expect("granule").as_any().downcast_ref::<StringArray>().expect("utf8");
+            granules.extend(g.iter().map(|v| v.map(String::from)));
             let v = batch.column_by_name("h_li").expect("h_li").as_any().downcast_ref::<Float32Array>().expect("f32");
             h.extend((0..v.len()).map(|i| v.is_valid(i).then(|| v.value(i))));
             let v = batch.column_by_name("quality").expect("quality").as_any().downcast_ref::<Int8Array>().expect("i8");
             q.extend((0..v.len()).map(|i| v.is_valid(i).then(|| v.value(i))));
         }
         assert_eq!(row, (0..n as u64).collect::<Vec<_>>());
+        assert_eq!(granules, (0..n).map(|r| Some(format!("G{}", usize::from(r >= n / 2)))).collect::<Vec<_>>());
         assert_eq!(h, (0..n).map(|r| (r % 7 != 0).then_some(r as f32)).collect::<Vec<_>>());
         assert_eq!(q, (0..n).map(|r| (r >= n / 2).then_some((r % 100) as i8)).collect::<Vec<_>>());
     }
