@@ -197,18 +197,23 @@ fn write_parallel<W: Write + Send>(batch: &RecordBatch, extra: KeyValue, out: W)
     let writer = ArrowWriter::try_new(out, schema.clone(), Some(writer_properties(&schema))).map_err(pq)?;
     let (mut file, factory) = writer.into_serialized_writer().map_err(pq)?;
     let rows = encoded.num_rows();
+    // A job per column of each row group: its writers (one per Parquet leaf: the `bbox` struct has
+    // four), its field and values, and the position of its first leaf in the file. The workers
+    // compute the leaves' levels too, so nothing but the queue is built on this thread.
     let mut jobs = Vec::new();
+    let mut columns = 0;
     for (index, start) in (0..rows).step_by(ROW_GROUP).enumerate() {
         let part = encoded.slice(start, ROW_GROUP.min(rows - start));
-        let mut leaves = Vec::new();
+        let mut writers = factory.create_column_writers(index).map_err(pq)?.into_iter();
+        columns = writers.len();
+        let mut at = index * columns;
         for (field, column) in schema.fields().iter().zip(part.columns()) {
-            leaves.extend(compute_leaves(field, column).map_err(pq)?);
+            let n = leaf_count(field.data_type());
+            jobs.push((at, writers.by_ref().take(n).collect::<Vec<_>>(), field.clone(), column.clone()));
+            at += n;
         }
-        let writers = factory.create_column_writers(index).map_err(pq)?;
-        jobs.push(writers.into_iter().zip(leaves).collect::<Vec<_>>());
     }
-    let columns = jobs.first().map_or(0, Vec::len);
-    let queue = Mutex::new(jobs.into_iter().flatten().enumerate());
+    let queue = Mutex::new(jobs.into_iter());
     let done: Mutex<Vec<(usize, Result<ArrowColumnChunk, ParquetError>)>> = Mutex::default();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     std::thread::scope(|scope| {
@@ -216,10 +221,18 @@ fn write_parallel<W: Write + Send>(batch: &RecordBatch, extra: KeyValue, out: W)
             .map(|_| {
                 scope.spawn(|| loop {
                     let job = queue.lock().map(|mut q| q.next());
-                    let Ok(Some((at, (mut writer, leaf)))) = job else { break };
-                    let chunk = writer.write(&leaf).and_then(|()| writer.close());
+                    let Ok(Some((at, writers, field, column))) = job else { break };
+                    let chunks: Vec<_> = match compute_leaves(&field, &column) {
+                        Ok(leaves) if leaves.len() == writers.len() => writers
+                            .into_iter()
+                            .zip(leaves)
+                            .map(|(mut writer, leaf)| writer.write(&leaf).and_then(|()| writer.close()))
+                            .collect(),
+                        Ok(_) => vec![Err(ParquetError::General(format!("column `{}`: leaves do not match the schema", field.name())))],
+                        Err(e) => vec![Err(e)],
+                    };
                     if let Ok(mut d) = done.lock() {
-                        d.push((at, chunk));
+                        d.extend(chunks.into_iter().enumerate().map(|(i, c)| (at + i, c)));
                     }
                 })
             })
@@ -233,7 +246,9 @@ fn write_parallel<W: Write + Send>(batch: &RecordBatch, extra: KeyValue, out: W)
     let mut chunks = done.into_inner().map_err(|_| panicked())?;
     chunks.sort_by_key(|(at, _)| *at);
     if chunks.len() != columns * rows.div_ceil(ROW_GROUP) {
-        return Err(panicked());
+        // A job that failed before its leaves reports one error for all of them; a panicked
+        // worker's job, nothing.
+        return Err(chunks.into_iter().find_map(|(_, c)| c.err()).map_or_else(panicked, pq));
     }
     let mut chunks = chunks.into_iter().map(|(_, c)| c);
     for _ in 0..rows.div_ceil(ROW_GROUP) {
@@ -247,6 +262,15 @@ fn write_parallel<W: Write + Send>(batch: &RecordBatch, extra: KeyValue, out: W)
     file.append_key_value_metadata(extra);
     file.close().map_err(pq)?;
     Ok(())
+}
+
+/// Parquet leaf columns of an Arrow field: one, or one per leaf of a struct's children.
+fn leaf_count(data_type: &DataType) -> usize {
+    match data_type {
+        DataType::Struct(children) => children.iter().map(|c| leaf_count(c.data_type())).sum(),
+        DataType::List(child) | DataType::LargeList(child) | DataType::FixedSizeList(child, _) => leaf_count(child.data_type()),
+        _ => 1,
+    }
 }
 
 /// Bytes of one 2-D WKB point.
