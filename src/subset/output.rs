@@ -10,10 +10,10 @@ use arrow::array::{
     new_null_array, Array, ArrayRef, BinaryArray, DictionaryArray, Float64Array, Int32Array, RecordBatch, StringArray,
     StructArray, TimestampMicrosecondArray, UInt64Array,
 };
-use arrow::compute::{cast, concat};
-use arrow::error::ArrowError;
 use arrow::buffer::{Buffer, OffsetBuffer};
+use arrow::compute::{cast, concat};
 use arrow::datatypes::{DataType, Field, Int32Type, Schema};
+use arrow::error::ArrowError;
 use geoparquet::writer::{GeoParquetRecordBatchEncoder, GeoParquetWriterEncoding, GeoParquetWriterOptionsBuilder};
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk};
 use parquet::arrow::ArrowWriter;
@@ -171,9 +171,9 @@ fn plain_schema(schema: &Schema) -> Schema {
 /// Rows per row group of the output.
 const ROW_GROUP: usize = 65_536;
 
-/// The batch as GeoParquet (WKB, `bbox` covering). Column chunks are independent, so they are
-/// encoded and compressed on one worker per core, which take them from a shared queue: this is
-/// the one step of a subset that runs after every granule is done. (A thread per column chunk,
+/// The batch as GeoParquet (WKB, `bbox` covering), written to `out`. Column chunks are
+/// independent, so they are encoded and compressed on one worker per core, which take them from a
+/// shared queue: this is the one step of a subset that runs after every granule is done. (A thread per column chunk,
 /// thirty for a typical subset, cost a thread start and fresh memory each: more CPU and page
 /// faults than two workers, for no more parallelism on two cores.)
 fn write_parallel<W: Write + Send>(batch: &RecordBatch, extra: KeyValue, out: W) -> Result<(), WriteFailure> {
