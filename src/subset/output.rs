@@ -17,7 +17,7 @@ use arrow::error::ArrowError;
 use geoparquet::writer::{GeoParquetRecordBatchEncoder, GeoParquetWriterEncoding, GeoParquetWriterOptionsBuilder};
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::basic::{Compression, Encoding};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -304,12 +304,14 @@ fn points_covering(batch: &RecordBatch, schema: &Schema) -> Option<(RecordBatch,
 /// for the repeated text columns (granule, track, group: a handful of values each); coordinates,
 /// rows and values are near-unique, so trying a dictionary on them costs a hash per value for
 /// nothing. Float columns (coordinates, covering, values) are BYTE_STREAM_SPLIT: their sign,
-/// exponent and high mantissa bytes, alike over a region, become long runs that zstd level 1
-/// shrinks fast, where interleaved they barely compress. No statistics on the WKB column: min/max
-/// of WKB bytes mean nothing and cost a comparison per point (the covering has the real ones).
+/// exponent and high mantissa bytes, alike over a region, become long runs that compress, where
+/// interleaved they barely do. LZ4_RAW, not zstd level 1: 7 % less wall time for a 10 % larger
+/// file (4.95 against 4.50 MB for the Greenland bench subset), and no zstd context set-up per
+/// column chunk (see the catalog's `parquet_bytes`). No statistics on the WKB column: min/max of
+/// WKB bytes mean nothing and cost a comparison per point (the covering has the real ones).
 fn writer_properties(schema: &Schema) -> WriterProperties {
     let mut b = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_compression(Compression::LZ4_RAW)
         .set_max_row_group_row_count(Some(ROW_GROUP))
         .set_dictionary_enabled(false)
         .set_column_statistics_enabled(ColumnPath::from("geometry"), EnabledStatistics::None);
