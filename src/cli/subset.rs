@@ -16,7 +16,7 @@ use super::render::{bytes, out};
 use crate::catalog::TimeUnits;
 use crate::source::SourceOptions;
 use crate::spatial::Aoi;
-use crate::subset::{open_catalog, plan_granule, run_subset, selection, summarize_plan, write_points, GranuleSubset, SubsetOptions};
+use crate::subset::{open_catalog, plan_granule, run_subset, selection, summarize_plan, GranuleSubset, PointsFile, SubsetOptions};
 
 /// Flags of `vz subset`.
 #[derive(Args, Debug)]
@@ -101,18 +101,21 @@ pub async fn run(args: SubsetArgs) -> anyhow::Result<u8> {
         bar.set_message(format!("{} points", n.unwrap_or(0)));
         bar.inc(1);
     };
-    let result = run_subset(&aoi, &opts, &progress).await?;
+    // Points are written as granules finish; the file appears under its name only when complete.
+    let mut file = PointsFile::create(&args.output, &aoi)?;
+    let writer = file.writer().context("the output file is already written")?;
+    let granules = run_subset(&aoi, &opts, &progress, writer).await?;
+    let points = writer.len();
+    file.commit()?;
     bar.finish_and_clear();
-    let points = result.points.len();
-    write_points(result.points, &args.output, &aoi)?;
-    let failed = result.granules.iter().filter(|g| g.error.is_some()).count();
-    let sum = |f: fn(&GranuleSubset) -> u64| result.granules.iter().map(f).sum::<u64>();
+    let failed = granules.iter().filter(|g| g.error.is_some()).count();
+    let sum = |f: fn(&GranuleSubset) -> u64| granules.iter().map(f).sum::<u64>();
     let (read, floor) = (sum(|g| g.bytes_read), sum(|g| g.floor_bytes));
     if args.json {
         let report = json!({
             "output": args.output.display().to_string(),
             "points": points,
-            "granules": result.granules,
+            "granules": granules,
             "bytes_read": read,
             "floor_bytes": floor,
             "requests": sum(|g| g.requests),
@@ -125,8 +128,8 @@ pub async fn run(args: SubsetArgs) -> anyhow::Result<u8> {
             "{} points from {} of {} granules ({failed} failed) in {:.2} s → {}\n\
              {} chunks, {} read ({} floor), {} requests\n",
             points,
-            result.granules.iter().filter(|g| g.points > 0).count(),
-            result.granules.len(),
+            granules.iter().filter(|g| g.points > 0).count(),
+            granules.len(),
             started.elapsed().as_secs_f64(),
             args.output.display(),
             sum(|g| g.chunks),

@@ -18,7 +18,7 @@ use super::http::text_response;
 use super::ServeState;
 use crate::catalog::TimeUnits;
 use crate::spatial::Aoi;
-use crate::subset::{points_geoparquet, run_subset};
+use crate::subset::{points_writer, run_subset};
 
 fn utc_seconds(name: &str, text: &str) -> Result<f64, String> {
     TimeUnits::parse(&format!("seconds since {text}"))
@@ -66,17 +66,17 @@ pub(crate) async fn handle(State(state): State<Arc<ServeState>>, req: Request) -
     let Ok(_permit) = state.subset_permits.clone().acquire_owned().await else {
         return text_response(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
     };
-    let result = match run_subset(&aoi, &opts, &|_| {}).await {
+    let mut writer = points_writer(Vec::new(), &aoi);
+    let granules = match run_subset(&aoi, &opts, &|_| {}, &mut writer).await {
         Ok(r) => r,
         Err(e) => return text_response(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
-    let failed: Vec<_> = result
-        .granules
+    let failed: Vec<_> = granules
         .iter()
         .filter_map(|g| g.error.as_ref().map(|e| json!({"granule": g.granule, "error": e})))
         .collect();
     if !failed.is_empty() {
-        let text = json!({"error": format!("{} of {} granules failed", failed.len(), result.granules.len()), "failures": failed}).to_string();
+        let text = json!({"error": format!("{} of {} granules failed", failed.len(), granules.len()), "failures": failed}).to_string();
         return Response::builder()
             .status(StatusCode::INTERNAL_SERVER_ERROR)
             .header(CONTENT_TYPE, "application/json")
@@ -84,10 +84,10 @@ pub(crate) async fn handle(State(state): State<Arc<ServeState>>, req: Request) -
             .body(Body::from(text))
             .unwrap_or_default();
     }
-    let points = result.points.len();
-    let bytes = match points_geoparquet(result.points, &aoi) {
+    let points = writer.len();
+    let bytes = match writer.finish() {
         Ok(b) => b,
-        Err(e) => return text_response(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => return text_response(StatusCode::INTERNAL_SERVER_ERROR, format!("output{e}")),
     };
     Response::builder()
         .status(StatusCode::OK)

@@ -12,6 +12,8 @@ mod plan;
 mod read;
 
 use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -20,10 +22,10 @@ use parquet::file::metadata::KeyValue;
 use serde::Serialize;
 use serde_json::json;
 
-pub use output::{GroupRows, PointTable};
+pub use output::{GroupRows, PointTable, PointWriter};
 pub use plan::{chunks_covering, plan_granule, selection, ColumnSource, GranulePlan, GroupPlan, ATL06_DEFAULT_VARS};
 
-use crate::catalog::{CatalogEntry, CatalogReadError, CatalogStore, TimeUnits, WriteFailure};
+use crate::catalog::{CatalogEntry, CatalogReadError, CatalogStore, TimeUnits};
 use crate::codec::missing_value;
 use crate::manifest::ArrayMeta;
 use crate::source::{coalesce, SourceOptions};
@@ -304,15 +306,6 @@ pub async fn subset_granule(
     Ok((report, table))
 }
 
-/// The whole subset: every granule of the catalog, `concurrency` at a time.
-#[derive(Debug, Default)]
-pub struct SubsetResult {
-    /// Per granule, in catalog order.
-    pub granules: Vec<GranuleSubset>,
-    /// The selected points of every granule that succeeded.
-    pub points: PointTable,
-}
-
 /// Open the catalog and list its granules.
 ///
 /// # Errors
@@ -323,12 +316,20 @@ pub async fn open_catalog(opts: &SubsetOptions) -> Result<(Vec<String>, CatalogS
     Ok((ids, catalog))
 }
 
-/// Subset every granule of the catalog; `progress` is called after each granule.
+/// Subset every granule of the catalog into `out`, `concurrency` granules at a time, reading
+/// them concurrently while the points of the finished ones (in catalog order) are written.
+/// `progress` is called after each granule, in catalog order. Returns the per-granule reports.
 ///
 /// # Errors
-/// When the catalog cannot be listed or the AOI not covered; per-granule failures are reported in
+/// When the catalog cannot be listed, the AOI not covered or the output not written; per-granule
+/// failures (a granule whose columns do not fit the output included) are reported in
 /// [`GranuleSubset::error`] instead.
-pub async fn run_subset(aoi: &Aoi, opts: &SubsetOptions, progress: &(dyn Fn(&GranuleSubset) + Sync)) -> Result<SubsetResult, SubsetError> {
+pub async fn run_subset<W: Write + Send>(
+    aoi: &Aoi,
+    opts: &SubsetOptions,
+    progress: &(dyn Fn(&GranuleSubset) + Sync),
+    out: &mut PointWriter<W>,
+) -> Result<Vec<GranuleSubset>, SubsetError> {
     let (ids, catalog) = open_catalog(opts).await?;
     let catalog = Arc::new(catalog);
     let (aoi, opts_shared) = (Arc::new(aoi.clone()), Arc::new(opts.clone()));
@@ -336,6 +337,7 @@ pub async fn run_subset(aoi: &Aoi, opts: &SubsetOptions, progress: &(dyn Fn(&Gra
     // Each granule is its own task, so decoding (inflate, point in polygon) uses every core.
     let one = |id: String| {
         let (catalog, cells_cache, aoi, opts) = (catalog.clone(), cells_cache.clone(), aoi.clone(), opts_shared.clone());
+        let granule = id.clone();
         let task = tokio::spawn(async move {
             let run = async {
                 let entry = catalog.read_selected(&id, &|geo| selection(geo, opts.vars.as_deref())).await?;
@@ -360,72 +362,85 @@ pub async fn run_subset(aoi: &Aoi, opts: &SubsetOptions, progress: &(dyn Fn(&Gra
             }
         });
         async move {
-            let out = task.await.unwrap_or_else(|e| {
-                (GranuleSubset { error: Some(format!("granule task failed: {e}")), ..Default::default() }, Vec::new())
-            });
-            progress(&out.0);
-            out
+            task.await.unwrap_or_else(|e| {
+                (GranuleSubset { granule, error: Some(format!("granule task failed: {e}")), ..Default::default() }, Vec::new())
+            })
         }
     };
-    // Points are appended as each granule is done (in catalog order), while later ones still run.
     let mut done = futures::stream::iter(ids.into_iter().map(one)).buffered(opts.concurrency.max(1));
-    let mut result = SubsetResult::default();
-    while let Some((report, groups)) = done.next().await {
-        for rows in groups {
-            result.points.append(rows);
+    let mut granules = Vec::new();
+    while let Some((mut report, groups)) = done.next().await {
+        match out.check(&groups) {
+            Ok(()) => {
+                for rows in groups {
+                    out.push(rows)?;
+                }
+            }
+            Err(why) => {
+                report.error = Some(format!("{}: {why}", report.granule));
+                report.points = 0;
+            }
         }
-        result.granules.push(report);
+        progress(&report);
+        granules.push(report);
     }
-    Ok(result)
+    Ok(granules)
 }
 
-/// The `vz` key-value metadata of a subset file: the version and the AOI's bounding box.
-fn subset_metadata(aoi: &Aoi) -> KeyValue {
+/// A points writer into `out` with the `vz` key-value metadata of `aoi` (version, AOI box).
+pub fn points_writer<W: Write + Send>(out: W, aoi: &Aoi) -> PointWriter<W> {
     let b = aoi.bbox();
     let meta = json!({"vz_version": env!("CARGO_PKG_VERSION"), "aoi_bbox": [b.xmin, b.ymin, b.xmax, b.ymax]});
-    KeyValue::new("vz".into(), Some(meta.to_string()))
+    PointWriter::new(out, KeyValue::new("vz".into(), Some(meta.to_string())))
 }
 
-fn output_error(path: &str) -> impl Fn(WriteFailure) -> SubsetError + '_ {
-    move |f| SubsetError::Output {
-        path: path.to_string(),
-        reason: match f {
-            WriteFailure::Parquet(e) => e.to_string(),
-            WriteFailure::GeoArrow(e) => e.to_string(),
-        },
+/// A GeoParquet points file being written: a temporary file beside `path`, renamed into place by
+/// [`PointsFile::commit`]; dropped without a commit, it is removed.
+pub struct PointsFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    writer: Option<PointWriter<BufWriter<File>>>,
+}
+
+impl PointsFile {
+    /// Start writing the points of a subset of `aoi` to `path`.
+    ///
+    /// # Errors
+    /// When the temporary file cannot be created.
+    pub fn create(path: &Path, aoi: &Aoi) -> Result<PointsFile, SubsetError> {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "subset.parquet".into());
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let file = File::create(&tmp).map_err(|e| SubsetError::Output { path: path.display().to_string(), reason: e.to_string() })?;
+        Ok(PointsFile { path: path.to_path_buf(), tmp, writer: Some(points_writer(BufWriter::new(file), aoi)) })
+    }
+
+    /// The writer to give [`run_subset`]. `None` once committed.
+    pub fn writer(&mut self) -> Option<&mut PointWriter<BufWriter<File>>> {
+        self.writer.as_mut()
+    }
+
+    /// Finish the file and rename it into place.
+    ///
+    /// # Errors
+    /// When the file cannot be finished, flushed or renamed (the temporary file is then removed).
+    pub fn commit(mut self) -> Result<(), SubsetError> {
+        let shown = self.path.display().to_string();
+        let fail = |reason: String| SubsetError::Output { path: shown.clone(), reason };
+        let Some(writer) = self.writer.take() else { return Err(fail("already written".into())) };
+        let out = writer.finish().map_err(|e| match e {
+            SubsetError::Output { reason, .. } => fail(reason),
+            other => other,
+        })?;
+        out.into_inner().map_err(|e| fail(e.error().to_string()))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| fail(e.to_string()))
     }
 }
 
-/// The points as the GeoParquet file `vz subset` writes (the AOI's bounding box in the `vz`
-/// key-value metadata), in memory.
-///
-/// # Errors
-/// When the table cannot be encoded ([`SubsetError::Output`] with an empty path).
-pub fn points_geoparquet(points: PointTable, aoi: &Aoi) -> Result<Vec<u8>, SubsetError> {
-    let mut bytes = Vec::new();
-    points.write_geoparquet(subset_metadata(aoi), &mut bytes).map_err(output_error(""))?;
-    Ok(bytes)
-}
-
-/// Write the points as GeoParquet to `path`, atomically (a temporary file renamed into place).
-///
-/// # Errors
-/// When the file cannot be encoded or written.
-pub fn write_points(points: PointTable, path: &Path, aoi: &Aoi) -> Result<(), SubsetError> {
-    let shown = path.display().to_string();
-    let fail = |reason: String| SubsetError::Output { path: shown.clone(), reason };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "subset.parquet".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    // Straight into the file: the encoded column chunks are not gathered in memory first.
-    let written = std::fs::File::create(&tmp).map_err(|e| fail(e.to_string())).and_then(|file| {
-        let mut out = std::io::BufWriter::new(file);
-        points.write_geoparquet(subset_metadata(aoi), &mut out).map_err(output_error(&shown))?;
-        out.into_inner().map_err(|e| fail(e.error().to_string())).map(drop)
-    });
-    let renamed = written.and_then(|()| std::fs::rename(&tmp, path).map_err(|e| fail(e.to_string())));
-    if renamed.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+impl Drop for PointsFile {
+    fn drop(&mut self) {
+        // Not renamed into place (an error, or never committed): the temporary file goes. After a
+        // successful rename there is nothing left to remove.
+        let _ = std::fs::remove_file(&self.tmp);
     }
-    renamed
 }
