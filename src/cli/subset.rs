@@ -104,7 +104,7 @@ pub async fn run(args: SubsetArgs) -> anyhow::Result<u8> {
     // Points are written as granules finish; the file appears under its name only when complete.
     let mut file = PointsFile::create(&args.output, &aoi)?;
     let writer = file.writer().context("the output file is already written")?;
-    let granules = run_subset(&aoi, &opts, &progress, writer).await?;
+    let granules = run_subset(&aoi, &opts, &progress, writer).await.map_err(|e| e.at(&args.output.display().to_string()))?;
     let points = writer.len();
     file.commit()?;
     bar.finish_and_clear();

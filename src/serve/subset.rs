@@ -87,7 +87,7 @@ pub(crate) async fn handle(State(state): State<Arc<ServeState>>, req: Request) -
     let points = writer.len();
     let bytes = match writer.finish() {
         Ok(b) => b,
-        Err(e) => return text_response(StatusCode::INTERNAL_SERVER_ERROR, format!("output{e}")),
+        Err(e) => return text_response(StatusCode::INTERNAL_SERVER_ERROR, e.at("the GeoParquet response").to_string()),
     };
     Response::builder()
         .status(StatusCode::OK)

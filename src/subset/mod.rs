@@ -63,6 +63,17 @@ pub enum SubsetError {
     Output { path: String, reason: String },
 }
 
+impl SubsetError {
+    /// An output error (raised without a path by [`PointWriter`]) naming `path`; others as they are.
+    #[must_use]
+    pub fn at(self, path: &str) -> SubsetError {
+        match self {
+            SubsetError::Output { reason, .. } => SubsetError::Output { path: path.to_string(), reason },
+            other => other,
+        }
+    }
+}
+
 /// What to subset.
 #[derive(Clone, Debug)]
 pub struct SubsetOptions {
@@ -428,10 +439,7 @@ impl PointsFile {
         let shown = self.path.display().to_string();
         let fail = |reason: String| SubsetError::Output { path: shown.clone(), reason };
         let Some(writer) = self.writer.take() else { return Err(fail("already written".into())) };
-        let out = writer.finish().map_err(|e| match e {
-            SubsetError::Output { reason, .. } => fail(reason),
-            other => other,
-        })?;
+        let out = writer.finish().map_err(|e| e.at(&shown))?;
         out.into_inner().map_err(|e| fail(e.error().to_string()))?;
         std::fs::rename(&self.tmp, &self.path).map_err(|e| fail(e.to_string()))
     }
