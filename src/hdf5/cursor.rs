@@ -216,7 +216,6 @@ pub(crate) fn bytes_for(max: u64) -> usize {
 mod tests {
     use super::*;
 
-    #[inline]
     fn geo() -> Geometry {
         Geometry { sizeof_offsets: 4, sizeof_lengths: 4, base_address: 512, eof: 10_000 }
     }

@@ -22,7 +22,7 @@ use parquet::file::metadata::KeyValue;
 use serde::Serialize;
 use serde_json::json;
 
-pub use output::{GroupRows, PointTable, PointWriter};
+pub use output::{GroupRows, PointWriter};
 pub use plan::{chunks_covering, plan_granule, selection, ColumnSource, GranulePlan, GroupPlan, ATL06_DEFAULT_VARS};
 
 use crate::catalog::{CatalogEntry, CatalogReadError, CatalogStore, TimeUnits};

@@ -103,8 +103,7 @@ impl PointTable {
     /// The value columns so far, with the type of the first piece of each: what a streamed output
     /// fixes when it writes its first row group.
     fn value_columns(&self) -> Vec<(String, DataType)> {
-        let typed = |c: &Column| c.pieces.first().map_or(DataType::Float64, |(_, a)| a.data_type().clone());
-        self.columns.iter().map(|c| (c.name.clone(), typed(c))).collect()
+        self.columns.iter().map(|c| (c.name.clone(), c.data_type())).collect()
     }
 
     /// The first `n` rows, taken off the table.
@@ -548,7 +547,7 @@ fn geo_metadata(bbox: [f64; 4]) -> KeyValue {
     KeyValue::new("geo".into(), Some(geo))
 }
 
-/// How the points are encoded (`schema`: the GeoParquet encoder's target schema): dictionaries only
+/// How the points are encoded (`schema`: what the file declares, `bbox` covering included): dictionaries only
 /// for the repeated text columns (granule, track, group: a handful of values each); coordinates,
 /// rows and values are near-unique, so trying a dictionary on them costs a hash per value for
 /// nothing. Float columns (coordinates, covering, values) are BYTE_STREAM_SPLIT: their sign,
@@ -584,13 +583,16 @@ fn writer_properties(schema: &Schema) -> WriterProperties {
 }
 
 impl Column {
+    /// The column's type: that of its first piece (f64 for a column without any).
+    fn data_type(&self) -> DataType {
+        self.pieces.first().map_or(DataType::Float64, |(_, a)| a.data_type().clone())
+    }
+
     /// The column over all `rows` of the table: nulls where a group lacked it, every piece in
-    /// `data_type`, else in the type of the first (a later granule storing the array in another
+    /// `data_type`, else in [`Column::data_type`] (a later granule storing the array in another
     /// type is cast to it).
     fn concat(&self, rows: usize, data_type: Option<&DataType>) -> Result<ArrayRef, ArrowError> {
-        let Some(data_type) = data_type.cloned().or_else(|| self.pieces.first().map(|(_, a)| a.data_type().clone())) else {
-            return Ok(new_null_array(&DataType::Float64, rows));
-        };
+        let data_type = data_type.cloned().unwrap_or_else(|| self.data_type());
         let mut parts: Vec<ArrayRef> = Vec::with_capacity(self.pieces.len() * 2 + 1);
         let mut at = 0;
         for (start, piece) in &self.pieces {
@@ -600,8 +602,8 @@ impl Column {
             parts.push(if piece.data_type() == &data_type { piece.clone() } else { cast(piece, &data_type)? });
             at = start + piece.len();
         }
-        if rows > at {
-            parts.push(new_null_array(&data_type, rows - at));
+        if rows > at || parts.is_empty() {
+            parts.push(new_null_array(&data_type, rows.saturating_sub(at)));
         }
         concat(&parts.iter().map(AsRef::as_ref).collect::<Vec<_>>())
     }
