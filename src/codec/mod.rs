@@ -11,8 +11,6 @@ mod numeric;
 mod rows;
 mod shuffle;
 
-use std::borrow::Cow;
-
 pub use encode::encode_chunk;
 pub use error::CodecError;
 pub use fletcher32::{checksum as fletcher32_checksum, strip as fletcher32_strip};
@@ -39,6 +37,52 @@ pub fn full_chunk_bytes(array: &ArrayMeta) -> Option<u64> {
 /// [`CodecError::Corrupt`] for a bad zlib stream or a checksum mismatch; [`CodecError::TooLarge`] when
 /// a decompressed stream exceeds the bound.
 pub fn decode_chunk(array: &ArrayMeta, chunk: &ChunkRef, stored: &[u8]) -> Result<Vec<u8>, CodecError> {
+    let mut buffers = ChunkBuffers::default();
+    Ok(match pipeline(array, chunk, stored, &mut buffers)? {
+        (At::Stored, len) => stored[..len].to_vec(),
+        (At::Buffer(i), len) => {
+            let mut out = std::mem::take(&mut buffers.buffers[i]);
+            out.truncate(len);
+            out
+        }
+    })
+}
+
+/// [`decode_chunk`] into `buffers`, which the next chunk reuses: decoding chunk after chunk then
+/// allocates (and zeroes) its output memory once rather than once per chunk. The decoded bytes
+/// borrow `buffers` (or `stored`, when no filter applies).
+///
+/// # Errors
+/// As [`decode_chunk`].
+pub fn decode_chunk_into<'a>(
+    array: &ArrayMeta,
+    chunk: &ChunkRef,
+    stored: &'a [u8],
+    buffers: &'a mut ChunkBuffers,
+) -> Result<&'a [u8], CodecError> {
+    Ok(match pipeline(array, chunk, stored, buffers)? {
+        (At::Stored, len) => &stored[..len],
+        (At::Buffer(i), len) => &buffers.buffers[i][..len],
+    })
+}
+
+/// What [`decode_chunk_into`] keeps from one chunk to the next: two buffers the filters write
+/// into in turn, and the inflater.
+#[derive(Default)]
+pub struct ChunkBuffers {
+    buffers: [Vec<u8>; 2],
+    inflater: Option<libdeflater::Decompressor>,
+}
+
+/// Where a filter's output starts (each stage's output is a prefix of its buffer).
+#[derive(Clone, Copy)]
+enum At {
+    Stored,
+    Buffer(usize),
+}
+
+/// The filter pipeline: where the decoded bytes are, and how many.
+fn pipeline(array: &ArrayMeta, chunk: &ChunkRef, stored: &[u8], buffers: &mut ChunkBuffers) -> Result<(At, usize), CodecError> {
     let corrupt = |reason: String| CodecError::Corrupt { path: array.path.clone(), coords: chunk.coords.to_vec(), reason };
     let full = full_chunk_bytes(array).ok_or_else(|| corrupt("chunk size overflows".into()))?;
     let active: Vec<(usize, &Filter)> =
@@ -54,29 +98,43 @@ pub fn decode_chunk(array: &ArrayMeta, chunk: &ChunkRef, stored: &[u8]) -> Resul
             });
         }
     }
-    let mut buf = Cow::Borrowed(stored);
+    let ChunkBuffers { buffers: [first, second], inflater } = buffers;
+    let (mut at, mut len) = (At::Stored, stored.len());
     for (pos, (_, f)) in active.iter().enumerate().rev() {
-        // Checksums still inside the data at this stage: those applied before this filter.
-        let checksums = active[..pos].iter().filter(|(_, g)| g.id == 3).count() as u64;
-        let limit = full.saturating_add(4 * checksums);
-        buf = Cow::Owned(match f.id {
-            1 => inflate(&buf, limit).map_err(|e| match e {
-                Inflate::TooLarge => {
-                    CodecError::TooLarge { path: array.path.clone(), coords: chunk.coords.to_vec(), limit }
-                }
+        if f.id == 3 {
+            // The checksum trails the data: stripping it shortens the output where it is.
+            let data = match at {
+                At::Stored => &stored[..len],
+                At::Buffer(0) => &first[..len],
+                At::Buffer(_) => &second[..len],
+            };
+            len = fletcher32::strip(data).map_err(corrupt)?.len();
+            continue;
+        }
+        let (src, dst, next) = match at {
+            At::Stored => (&stored[..len], &mut *first, 0),
+            At::Buffer(0) => (&first[..len], &mut *second, 1),
+            At::Buffer(_) => (&second[..len], &mut *first, 0),
+        };
+        len = if f.id == 1 {
+            // Checksums still inside the data at this stage: those applied before this filter.
+            let checksums = active[..pos].iter().filter(|(_, g)| g.id == 3).count() as u64;
+            let limit = full.saturating_add(4 * checksums);
+            let inflater = inflater.get_or_insert_with(libdeflater::Decompressor::new);
+            inflate_into(src, limit, dst, inflater).map_err(|e| match e {
+                Inflate::TooLarge => CodecError::TooLarge { path: array.path.clone(), coords: chunk.coords.to_vec(), limit },
                 Inflate::Bad(msg) => corrupt(format!("deflate: {msg}")),
-            })?,
-            2 => {
-                let size = f.params.first().map_or(array.dtype.size(), |&p| u64::from(p));
-                shuffle::unshuffle(&buf, usize::try_from(size).unwrap_or(usize::MAX))
-            }
-            _ => fletcher32::strip(&buf).map_err(corrupt)?.to_vec(),
-        });
+            })?
+        } else {
+            let size = f.params.first().map_or(array.dtype.size(), |&p| u64::from(p));
+            shuffle::unshuffle_into(src, usize::try_from(size).unwrap_or(usize::MAX), dst)
+        };
+        at = At::Buffer(next);
     }
-    if buf.len() as u64 > full {
+    if len as u64 > full {
         return Err(CodecError::TooLarge { path: array.path.clone(), coords: chunk.coords.to_vec(), limit: full });
     }
-    Ok(buf.into_owned())
+    Ok((at, len))
 }
 
 /// Deflate's largest possible expansion: a length-258 match costs at least two bits.
@@ -87,21 +145,21 @@ enum Inflate {
     Bad(String),
 }
 
-/// Inflate one zlib stream (what libhdf5's deflate filter writes), refusing output beyond `limit` bytes.
+/// Inflate one zlib stream (what libhdf5's deflate filter writes) into the front of `out`,
+/// refusing output beyond `limit` bytes; returns the inflated length.
 ///
 /// libdeflate inflates a whole buffer at once (~1.7x miniz_oxide's streaming speed on the bench
-/// granules), so the output is allocated up front: at most `limit`, and never more than deflate's
-/// maximum ratio (1032:1) allows `src` to expand to, so a tiny hostile chunk cannot claim a huge buffer.
-fn inflate(src: &[u8], limit: u64) -> Result<Vec<u8>, Inflate> {
+/// granules), so the output space is there up front: `out` grows (once, for a run of chunks) to at
+/// most `limit`, and never beyond what deflate's maximum ratio (1032:1) lets `src` expand to, so a
+/// tiny hostile chunk cannot claim a huge buffer.
+fn inflate_into(src: &[u8], limit: u64, out: &mut Vec<u8>, inflater: &mut libdeflater::Decompressor) -> Result<usize, Inflate> {
     let most = (src.len() as u64).saturating_mul(MAX_DEFLATE_RATIO).saturating_add(64);
     let cap = usize::try_from(limit.min(most)).map_err(|_| Inflate::TooLarge)?;
-    let mut out = vec![0u8; cap];
-    let mut dec = libdeflater::Decompressor::new();
-    match dec.zlib_decompress(src, &mut out) {
-        Ok(n) => {
-            out.truncate(n);
-            Ok(out)
-        }
+    if out.len() < cap {
+        out.resize(cap, 0);
+    }
+    match inflater.zlib_decompress(src, &mut out[..cap]) {
+        Ok(n) => Ok(n),
         // Output beyond the buffer: beyond `limit` (the ratio bound cannot be exceeded).
         Err(libdeflater::DecompressionError::InsufficientSpace) => Err(Inflate::TooLarge),
         Err(e) => Err(Inflate::Bad(e.to_string())),

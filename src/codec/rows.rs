@@ -5,7 +5,7 @@ use std::ops::Range;
 use bytes::Bytes;
 
 use super::numeric::to_f64_into;
-use super::{decode_chunk, to_f64, CodecError};
+use super::{decode_chunk_into, to_f64, ChunkBuffers, CodecError};
 use crate::manifest::{ArrayMeta, ChunkRef, Layout};
 use crate::source::ByteSource;
 
@@ -161,6 +161,7 @@ impl<'a> Plan<'a> {
         let rows: u64 = self.pieces.iter().map(|p| p.rows.end - p.rows.start).sum();
         // Every piece converts straight into the column, reserved once.
         let mut out = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
+        let mut buffers = ChunkBuffers::default();
         for p in &self.pieces {
             let n = (p.rows.end - p.rows.start) as usize;
             let bytes = if p.fetch.is_some() { fetched.next() } else { None };
@@ -177,7 +178,7 @@ impl<'a> Plan<'a> {
                     to_f64_into(&a.dtype, slice, &mut out).map_err(typed)?;
                 }
                 Origin::Chunk(ch, first) => {
-                    let raw = decode_chunk(a, ch, bytes.as_deref().unwrap_or_default())?;
+                    let raw = decode_chunk_into(a, ch, bytes.as_deref().unwrap_or_default(), &mut buffers)?;
                     let (s, e) = ((p.rows.start - first) as usize * es, (p.rows.end - first) as usize * es);
                     let slice = raw.get(s..e).ok_or_else(|| CodecError::Corrupt {
                         path: a.path.clone(),

@@ -19,20 +19,25 @@ pub fn shuffle(src: &[u8], size: usize) -> Vec<u8> {
     out
 }
 
-/// Undo the shuffle of `src` for elements of `size` bytes.
-pub fn unshuffle(src: &[u8], size: usize) -> Vec<u8> {
+/// Undo the shuffle of `src` for elements of `size` bytes, into the front of `out` (grown to fit);
+/// returns the length written, `src.len()`.
+pub fn unshuffle_into(src: &[u8], size: usize, out: &mut Vec<u8>) -> usize {
+    if out.len() < src.len() {
+        out.resize(src.len(), 0);
+    }
+    let dst = &mut out[..src.len()];
     if size <= 1 || src.len() < size {
-        return src.to_vec();
+        dst.copy_from_slice(src);
+        return src.len();
     }
     let n = src.len() / size;
-    let mut out = vec![0u8; src.len()];
     for (j, plane) in src[..n * size].chunks_exact(n).enumerate() {
         for (i, &b) in plane.iter().enumerate() {
-            out[i * size + j] = b;
+            dst[i * size + j] = b;
         }
     }
-    out[n * size..].copy_from_slice(&src[n * size..]);
-    out
+    dst[n * size..].copy_from_slice(&src[n * size..]);
+    src.len()
 }
 
 #[cfg(test)]
@@ -42,11 +47,11 @@ mod tests {
     #[test]
     fn reverses_planes_and_keeps_tail() {
         // Elements [1,2,3] [4,5,6], then a leftover byte 7.
-        assert_eq!(
-            unshuffle(&[1, 4, 2, 5, 3, 6, 7], 3),
-            vec![1, 2, 3, 4, 5, 6, 7]
-        );
-        assert_eq!(unshuffle(&[9, 8], 4), vec![9, 8]);
+        let mut out = vec![0xff; 9];
+        assert_eq!(unshuffle_into(&[1, 4, 2, 5, 3, 6, 7], 3, &mut out), 7);
+        assert_eq!(out[..7], [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(unshuffle_into(&[9, 8], 4, &mut out), 2);
+        assert_eq!(out[..2], [9, 8]);
         assert_eq!(
             shuffle(&[1, 2, 3, 4, 5, 6, 7], 3),
             vec![1, 4, 2, 5, 3, 6, 7]

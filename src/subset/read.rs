@@ -1,7 +1,9 @@
 //! Reading selected rows of 1-D arrays straight from the granule files: the chunks holding the rows
 //! are fetched in one coalesced round trip per file, and each is decoded once by the native filter
-//! pipeline (`codec::decode_chunk`). No Zarr metadata is built or parsed on this path.
+//! pipeline (`codec::decode_chunk_into`), when its rows are read. No Zarr metadata is built or
+//! parsed on this path.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
@@ -14,17 +16,28 @@ use arrow::datatypes::{
 use bytes::Bytes;
 
 use super::SubsetError;
-use crate::codec::{decode_chunk, to_f64_into};
+use crate::codec::{decode_chunk_into, to_f64_into, ChunkBuffers};
 use crate::manifest::{ArrayMeta, ByteOrder, Datatype};
 use crate::source::{self, ByteSource, SourceOptions, StatsSnapshot};
 
-/// The decoded chunks of one round: per (array path, chunk row index), the chunk's elements in
-/// the file's byte order.
+/// The chunks one round fetched, per (array path, chunk row index), as stored in the file. Each is
+/// decoded when its rows are read, into buffers the next chunk reuses: a round never holds more
+/// than one decoded chunk, so its memory is the stored bytes, not the (larger) decoded ones, and
+/// no fresh memory is zeroed and faulted in per chunk.
 #[derive(Default)]
-pub(super) struct Decoded {
-    chunks: HashMap<(String, u64), Vec<u8>>,
+pub(super) struct Decoded<'a> {
+    chunks: HashMap<(&'a str, u64), Stored<'a>>,
+    buffers: ChunkBuffers,
     /// Chunks fetched and their stored bytes.
     pub fetched: (u64, u64),
+}
+
+/// One chunk of a round.
+enum Stored<'a> {
+    /// The stored bytes of `array.chunks[index]`, to decode.
+    Encoded(Bytes, usize),
+    /// Elements as they are: inline data, or the fill value of a chunk never written.
+    Raw(Cow<'a, [u8]>),
 }
 
 /// Opens each file of a granule once and counts what was read from it.
@@ -73,10 +86,10 @@ impl Reader {
     ///
     /// # Errors
     /// When an array is not a readable 1-D numeric array, or a chunk cannot be fetched or decoded.
-    pub(super) async fn fetch(&mut self, url: &str, wants: &[(&ArrayMeta, &[u64])]) -> Result<Decoded, SubsetError> {
+    pub(super) async fn fetch<'a>(&mut self, url: &str, wants: &[(&'a ArrayMeta, &[u64])]) -> Result<Decoded<'a>, SubsetError> {
         let mut out = Decoded::default();
         // (array, chunk row index, chunk) of every chunk to fetch, grouped by file.
-        let mut by_url: HashMap<&str, Vec<(&ArrayMeta, u64, Range<u64>, usize)>> = HashMap::new();
+        let mut by_url: HashMap<&str, Vec<(&'a ArrayMeta, u64, Range<u64>, usize)>> = HashMap::new();
         for &(array, rows) in wants {
             if let Some(why) = &array.unsupported {
                 return Err(self.fail(array, why.clone()));
@@ -88,12 +101,12 @@ impl Reader {
             let mut last = None;
             for &r in rows {
                 let k = r / len;
-                if last == Some(k) || out.chunks.contains_key(&(array.path.clone(), k)) {
+                if last == Some(k) || out.chunks.contains_key(&(array.path.as_str(), k)) {
                     continue;
                 }
                 last = Some(k);
                 if let Some(inline) = &array.inline {
-                    out.chunks.insert((array.path.clone(), k), inline.clone());
+                    out.chunks.insert((array.path.as_str(), k), Stored::Raw(Cow::Borrowed(inline)));
                     continue;
                 }
                 match array.chunks.binary_search_by(|c| c.coords.first().copied().unwrap_or(0).cmp(&k)) {
@@ -106,7 +119,7 @@ impl Reader {
                     Err(_) => {
                         let size = array.dtype.size() as usize;
                         let one = array.fill.value.clone().filter(|v| v.len() == size).unwrap_or_else(|| vec![0; size]);
-                        out.chunks.insert((array.path.clone(), k), one.repeat(usize::try_from(len).unwrap_or(0)));
+                        out.chunks.insert((array.path.as_str(), k), Stored::Raw(Cow::Owned(one.repeat(usize::try_from(len).unwrap_or(0)))));
                     }
                 }
             }
@@ -131,19 +144,19 @@ impl Reader {
             for (&(array, k, _, i), stored) in wanted.iter().zip(bytes) {
                 out.fetched.0 += 1;
                 out.fetched.1 += stored.len() as u64;
-                let raw = decode_chunk(array, &array.chunks[i], &stored).map_err(|e| self.fail(array, e.to_string()))?;
-                out.chunks.insert((array.path.clone(), k), raw);
+                out.chunks.insert((array.path.as_str(), k), Stored::Encoded(stored, i));
             }
         }
         Ok(out)
     }
 }
 
-impl Decoded {
-    /// The elements of `rows` (sorted) of `array`, run by run: `each` gets the stored bytes of
-    /// consecutive rows in one chunk (most selections are a few long runs).
+impl Decoded<'_> {
+    /// The elements of `rows` (sorted) of `array`, run by run: `each` gets the bytes (in the file's
+    /// byte order) of consecutive rows in one chunk (most selections are a few long runs). Each
+    /// chunk is decoded when the first of its rows is reached.
     fn runs(
-        &self,
+        &mut self,
         granule: &str,
         array: &ArrayMeta,
         rows: &[u64],
@@ -152,14 +165,21 @@ impl Decoded {
         let fail = |reason: String| SubsetError::Read { granule: granule.to_string(), path: array.path.clone(), reason };
         let len = rows_per_chunk(array).ok_or_else(|| fail("no chunk shape".into()))?;
         let size = array.dtype.size() as usize;
-        let mut key = (array.path.clone(), u64::MAX);
+        let mut current = None;
         let mut bytes: &[u8] = &[];
         let mut i = 0;
         while i < rows.len() {
             let k = rows[i] / len;
-            if k != key.1 {
-                key.1 = k;
-                bytes = self.chunks.get(&key).map(Vec::as_slice).ok_or_else(|| fail(format!("chunk {k} was not fetched")))?;
+            if current != Some(k) {
+                current = Some(k);
+                bytes = match self.chunks.get(&(array.path.as_str(), k)) {
+                    Some(Stored::Raw(raw)) => raw,
+                    Some(Stored::Encoded(stored, index)) => {
+                        let chunk = array.chunks.get(*index).ok_or_else(|| fail(format!("no chunk {index}")))?;
+                        decode_chunk_into(array, chunk, stored, &mut self.buffers).map_err(|e| fail(e.to_string()))?
+                    }
+                    None => return Err(fail(format!("chunk {k} was not fetched"))),
+                };
             }
             let mut j = i + 1;
             while j < rows.len() && rows[j] == rows[j - 1] + 1 && rows[j] / len == k {
@@ -177,7 +197,7 @@ impl Decoded {
     ///
     /// # Errors
     /// When a row's chunk was not fetched or is shorter than the row.
-    pub(super) fn f64s(&self, granule: &str, array: &ArrayMeta, rows: &[u64]) -> Result<Vec<f64>, SubsetError> {
+    pub(super) fn f64s(&mut self, granule: &str, array: &ArrayMeta, rows: &[u64]) -> Result<Vec<f64>, SubsetError> {
         let mut out = Vec::with_capacity(rows.len());
         self.runs(granule, array, rows, |run| to_f64_into(&array.dtype, run, &mut out).map_err(|e| e.to_string()))?;
         Ok(out)
@@ -188,7 +208,7 @@ impl Decoded {
     ///
     /// # Errors
     /// As [`Decoded::f64s`].
-    pub(super) fn column(&self, granule: &str, array: &ArrayMeta, rows: &[u64], missing: Option<f64>) -> Result<ArrayRef, SubsetError> {
+    pub(super) fn column(&mut self, granule: &str, array: &ArrayMeta, rows: &[u64], missing: Option<f64>) -> Result<ArrayRef, SubsetError> {
         fn finish<T: ArrowPrimitiveType>(values: Vec<T::Native>, missing: Option<f64>, f: impl Fn(T::Native) -> f64) -> ArrayRef {
             let nulls = missing.map(|m| values.iter().map(|&v| f(v) != m).collect::<NullBuffer>()).filter(|n| n.null_count() > 0);
             Arc::new(PrimitiveArray::<T>::new(values.into(), nulls))
