@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, BinaryArray, ListArray, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array, UInt64Array};
 use bytes::Bytes;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelectionPolicy, RowSelector};
 use parquet::arrow::ProjectionMask;
 use serde::de::DeserializeOwned;
 
@@ -32,22 +32,20 @@ struct Table {
     vz: serde_json::Value,
 }
 
-impl Table {
-    /// Every column of `bytes` (or only `columns`, in any order, when given), and every row (or
-    /// only those whose `path` passes `rows`: a first pass reads the `path` column alone, so the
-    /// other columns of the rows left out are skipped rather than materialised).
-    fn read(
-        table: &str,
-        granule: &str,
-        bytes: Bytes,
-        columns: Option<&[&str]>,
-        rows: Option<&dyn Fn(&str) -> bool>,
-    ) -> Result<Table, CatalogReadError> {
+/// One table file, its footer parsed and its `vz` metadata checked, ready to read columns of.
+struct TableFile {
+    file: String,
+    bytes: Bytes,
+    metadata: ArrowReaderMetadata,
+    vz: serde_json::Value,
+}
+
+impl TableFile {
+    fn open(table: &str, granule: &str, bytes: Bytes) -> Result<TableFile, CatalogReadError> {
         let file = format!("{table}/{granule}.parquet");
         let fail = |reason: String| CatalogReadError { file: file.clone(), reason };
         let metadata = ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::default()).map_err(|e| fail(e.to_string()))?;
-        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes.clone(), metadata.clone());
-        let vz = builder
+        let vz = metadata
             .metadata()
             .file_metadata()
             .key_value_metadata()
@@ -61,39 +59,78 @@ impl Table {
                 "catalog version {version}, this vz reads version {CATALOG_VERSION}: re-index with `vz index --force`"
             )));
         }
-        let builder = match columns {
-            Some(names) => {
-                let schema = builder.schema().clone();
-                let roots = schema.fields().iter().enumerate().filter(|(_, f)| names.contains(&f.name().as_str())).map(|(i, _)| i);
-                let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
-                builder.with_projection(mask)
-            }
-            None => builder,
-        };
-        let builder = match rows {
-            Some(keep) => {
-                let first = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes, metadata);
-                let at = first.schema().index_of("path").map_err(|e| fail(e.to_string()))?;
-                let mask = ProjectionMask::roots(first.parquet_schema(), [at]);
-                let mut runs: Vec<RowSelector> = Vec::new();
-                for batch in first.with_projection(mask).build().map_err(|e| fail(e.to_string()))? {
-                    let batch = batch.map_err(|e| fail(e.to_string()))?;
-                    let paths = batch.column(0).as_any().downcast_ref::<StringArray>().ok_or_else(|| fail("column `path` of the wrong type".into()))?;
-                    for i in 0..paths.len() {
-                        let take = !paths.is_null(i) && keep(paths.value(i));
-                        match runs.last_mut() {
-                            Some(r) if r.skip != take => r.row_count += 1,
-                            _ => runs.push(if take { RowSelector::select(1) } else { RowSelector::skip(1) }),
-                        }
+        Ok(TableFile { file, bytes, metadata, vz })
+    }
+
+    fn fail(&self, reason: String) -> CatalogReadError {
+        CatalogReadError { file: self.file.clone(), reason }
+    }
+
+    fn builder(&self) -> ParquetRecordBatchReaderBuilder<Bytes> {
+        let rows = usize::try_from(self.metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
+        // One batch per row group: the tables are small, and the decoders index rows across batches.
+        ParquetRecordBatchReaderBuilder::new_with_metadata(self.bytes.clone(), self.metadata.clone()).with_batch_size(rows.max(1))
+    }
+
+    /// Per test, the rows whose `path` passes it, from one pass over the `path` column alone: the
+    /// other columns of the rows left out are then skipped rather than materialised.
+    fn rows_where(&self, tests: &[&dyn Fn(&str) -> bool]) -> Result<Vec<RowSelection>, CatalogReadError> {
+        let builder = self.builder();
+        let at = builder.schema().index_of("path").map_err(|e| self.fail(e.to_string()))?;
+        let mask = ProjectionMask::roots(builder.parquet_schema(), [at]);
+        let mut runs: Vec<Vec<RowSelector>> = vec![Vec::new(); tests.len()];
+        for batch in builder.with_projection(mask).build().map_err(|e| self.fail(e.to_string()))? {
+            let batch = batch.map_err(|e| self.fail(e.to_string()))?;
+            let paths = batch.column(0).as_any().downcast_ref::<StringArray>().ok_or_else(|| self.fail("column `path` of the wrong type".into()))?;
+            for i in 0..paths.len() {
+                for (test, runs) in tests.iter().zip(&mut runs) {
+                    let take = !paths.is_null(i) && test(paths.value(i));
+                    match runs.last_mut() {
+                        Some(r) if r.skip != take => r.row_count += 1,
+                        _ => runs.push(if take { RowSelector::select(1) } else { RowSelector::skip(1) }),
                     }
                 }
-                builder.with_row_selection(RowSelection::from(runs))
             }
-            None => builder,
+        }
+        Ok(runs.into_iter().map(RowSelection::from).collect())
+    }
+
+    /// Every column (or only `columns`, in any order, when given) of every row (or of `rows`).
+    fn read(&self, columns: Option<&[&str]>, rows: Option<RowSelection>) -> Result<Table, CatalogReadError> {
+        let mut builder = self.builder();
+        if let Some(names) = columns {
+            let schema = builder.schema().clone();
+            let roots = schema.fields().iter().enumerate().filter(|(_, f)| names.contains(&f.name().as_str())).map(|(i, _)| i);
+            let mask = ProjectionMask::roots(builder.parquet_schema(), roots);
+            builder = builder.with_projection(mask);
+        }
+        if let Some(rows) = rows {
+            // Skip the rows left out, never decode them: parquet-rs's default decodes every row
+            // and filters by a mask when the selected runs are short, as a group's are (~14 rows).
+            builder = builder.with_row_selection(rows).with_row_selection_policy(RowSelectionPolicy::Selectors);
+        }
+        let reader = builder.build().map_err(|e| self.fail(e.to_string()))?;
+        let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| self.fail(e.to_string()))?;
+        Ok(Table { file: self.file.clone(), batches, vz: self.vz.clone() })
+    }
+}
+
+impl Table {
+    /// Every column of `bytes` (or only `columns`, in any order, when given), and every row (or
+    /// only those whose `path` passes `rows`).
+    fn read(
+        table: &str,
+        granule: &str,
+        bytes: Bytes,
+        columns: Option<&[&str]>,
+        rows: Option<&dyn Fn(&str) -> bool>,
+    ) -> Result<Table, CatalogReadError> {
+        let file = TableFile::open(table, granule, bytes)?;
+        let selection = match rows {
+            Some(keep) => file.rows_where(&[keep])?.pop(),
+            None => None,
         };
-        let reader = builder.build().map_err(|e| fail(e.to_string()))?;
-        let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| fail(e.to_string()))?;
-        Ok(Table { file, batches, vz })
+        file.read(columns, selection)
     }
 
     fn fail(&self, reason: impl Into<String>) -> CatalogReadError {
@@ -159,8 +196,8 @@ const ARRAY_COLUMNS: [&str; 15] = [
     "path", "group", "shape", "chunk_shape", "dtype", "layout", "filters", "fill", "attributes", "dimensions", "maxshape",
     "chunk_index", "inline", "external", "unsupported",
 ];
-const CHUNK_COLUMNS: [&str; 13] =
-    ["path", "chunk", "url", "offset", "length", "filter_mask", "row_start", "row_end", "points", "time_min", "time_max", "h3", "geometry"];
+/// (The chunks' `h3` and `geometry` are read apart, for the arrays that keep them.)
+const CHUNK_COLUMNS: [&str; 11] = ["path", "chunk", "url", "offset", "length", "filter_mask", "row_start", "row_end", "points", "time_min", "time_max"];
 
 /// A partial [`decode_entry`] for readers that need a few arrays (`vz subset`): `select` sees the
 /// geolocated groups and names the arrays to keep. The manifest then holds only those arrays (no
@@ -280,7 +317,25 @@ fn decode(
         }
     }
 
-    let c = Table::read("chunks", granule, chunks, partial.then_some(&CHUNK_COLUMNS[..]), partial.then_some(kept))?;
+    // A partial read decodes H3 cells and geometry (most of the table, and list columns, the
+    // slowest kind to decode) only for the chunks that keep them, in a second read of those rows;
+    // every chunk of a geolocated group repeats its latitude chunk's cells.
+    let chunk_file = TableFile::open("chunks", granule, chunks)?;
+    let (c, mut shapes) = if partial {
+        let shaped: &dyn Fn(&str) -> bool = &|p: &str| keep(p) && footprinted(p);
+        let mut rows = chunk_file.rows_where(&[kept, shaped])?.into_iter();
+        let (kept_rows, shaped_rows) = (rows.next(), rows.next());
+        let c = chunk_file.read(Some(&CHUNK_COLUMNS[..]), kept_rows)?;
+        let f = chunk_file.read(Some(&["h3", "geometry"]), shaped_rows)?;
+        let mut shapes = Vec::new();
+        for batch in &f.batches {
+            let (h3, geometry) = (f.column::<ListArray>(batch, "h3")?, f.column::<BinaryArray>(batch, "geometry")?);
+            shapes.extend((0..batch.num_rows()).map(|i| (u64_list(h3, i), (!geometry.is_null(i)).then(|| geometry.value(i).to_vec()))));
+        }
+        (c, shapes.into_iter())
+    } else {
+        (chunk_file.read(None, None)?, Vec::new().into_iter())
+    };
     let index: HashMap<String, usize> = manifest.arrays.iter().enumerate().map(|(i, a)| (a.path.clone(), i)).collect();
     // Per array: (chunk, spatial) pairs, sorted by coordinates below to restore the manifest order.
     let mut found: Vec<Vec<(ChunkRef, Option<ChunkSpatial>)>> = vec![Vec::new(); manifest.arrays.len()];
@@ -293,21 +348,24 @@ fn decode(
         let (row_start, row_end) = (c.column::<UInt64Array>(batch, "row_start")?, c.column::<UInt64Array>(batch, "row_end")?);
         let points = c.column::<UInt64Array>(batch, "points")?;
         let (t0, t1) = (c.column::<TimestampMicrosecondArray>(batch, "time_min")?, c.column::<TimestampMicrosecondArray>(batch, "time_max")?);
-        let h3 = c.column::<ListArray>(batch, "h3")?;
-        let geometry = c.column::<BinaryArray>(batch, "geometry")?;
+        let whole = if partial { None } else { Some((c.column::<ListArray>(batch, "h3")?, c.column::<BinaryArray>(batch, "geometry")?)) };
         for i in 0..batch.num_rows() {
             if !keep(path.value(i)) {
                 continue;
             }
             let &slot = index.get(path.value(i)).ok_or_else(|| c.fail(format!("chunk of `{}`, which the arrays table lacks", path.value(i))))?;
-            let footprint = footprinted(path.value(i));
+            let (h3, wkb) = match (footprinted(path.value(i)), whole) {
+                (false, _) => (Vec::new(), None),
+                (true, Some((h3, geometry))) => (u64_list(h3, i), (!geometry.is_null(i)).then(|| geometry.value(i).to_vec())),
+                (true, None) => shapes.next().ok_or_else(|| c.fail("fewer H3 cells and geometries than chunks read"))?,
+            };
             let href = (url.value(i) != manifest.url).then(|| Arc::new(url.value(i).to_string()));
             let chunk = ChunkRef { coords: u64_list(coords, i).into(), offset: offset.value(i), length: length.value(i), filter_mask: mask.value(i), href };
             let spatial = (!row_start.is_null(i)).then(|| ChunkSpatial {
                 rows: row_start.value(i)..row_end.value(i),
                 points: points.value(i),
-                wkb: (footprint && !geometry.is_null(i)).then(|| geometry.value(i).to_vec()),
-                h3: if footprint { u64_list(h3, i) } else { Vec::new() },
+                wkb,
+                h3,
                 time: seconds(t0, i).zip(seconds(t1, i)),
             });
             found[slot].push((chunk, spatial));
