@@ -227,7 +227,7 @@ pub async fn subset_granule(
             wants.push((array(t)?, rows.as_slice()));
         }
     }
-    let first = reader.fetch(url, &wants).await?;
+    let mut first = reader.fetch(url, &wants).await?;
     let mut selected: Vec<(Vec<u64>, Vec<f64>, Vec<f64>, Option<Vec<f64>>)> = Vec::new();
     let in_box = bbox_test(aoi);
     for (g, rows) in plan.groups.iter().zip(&candidates) {
@@ -273,7 +273,7 @@ pub async fn subset_granule(
             wants.push((array(p)?, rows.as_slice()));
         }
     }
-    let second = reader.fetch(url, &wants).await?;
+    let mut second = reader.fetch(url, &wants).await?;
     let mut table = Vec::new();
     for (g, (rows, lat, lon, time)) in plan.groups.iter().zip(selected) {
         if rows.is_empty() {
@@ -344,7 +344,10 @@ pub async fn run_subset<W: Write + Send>(
     let (ids, catalog) = open_catalog(opts).await?;
     let catalog = Arc::new(catalog);
     let (aoi, opts_shared) = (Arc::new(aoi.clone()), Arc::new(opts.clone()));
-    let cells_cache: Arc<tokio::sync::Mutex<std::collections::HashMap<u8, Arc<HashSet<u64>>>>> = Arc::default();
+    // A blocking lock, not an async one: releasing an async lock wakes the next waiter onto the
+    // releasing worker's LIFO slot, which other workers cannot steal from, so that granule waited
+    // for the whole decode of the releasing one (~10 ms of one idle core, measured).
+    let cells_cache: Arc<std::sync::Mutex<std::collections::HashMap<u8, Arc<HashSet<u64>>>>> = Arc::default();
     // Each granule is its own task, so decoding (inflate, point in polygon) uses every core.
     let one = |id: String| {
         let (catalog, cells_cache, aoi, opts) = (catalog.clone(), cells_cache.clone(), aoi.clone(), opts_shared.clone());
@@ -353,7 +356,7 @@ pub async fn run_subset<W: Write + Send>(
             let run = async {
                 let entry = catalog.read_selected(&id, &|geo| selection(geo, opts.vars.as_deref())).await?;
                 let cells = {
-                    let mut cache = cells_cache.lock().await;
+                    let mut cache = cells_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     match cache.get(&entry.h3_resolution) {
                         Some(c) => c.clone(),
                         None => {
