@@ -98,13 +98,14 @@ impl Reader {
                 return Err(self.fail(array, "not a 1-D numeric array".into()));
             }
             let len = rows_per_chunk(array).ok_or_else(|| self.fail(array, "no chunk shape".into()))?;
-            let mut last = None;
-            for &r in rows {
+            // Chunk by chunk: the rows (sorted) of each are skipped with a binary search, not visited.
+            let mut at = 0;
+            while let Some(&r) = rows.get(at) {
                 let k = r / len;
-                if last == Some(k) || out.chunks.contains_key(&(array.path.as_str(), k)) {
+                at += rows[at..].partition_point(|&x| x / len == k);
+                if out.chunks.contains_key(&(array.path.as_str(), k)) {
                     continue;
                 }
-                last = Some(k);
                 if let Some(inline) = &array.inline {
                     out.chunks.insert((array.path.as_str(), k), Stored::Raw(Cow::Borrowed(inline)));
                     continue;
