@@ -50,6 +50,8 @@ pub struct GranuleLocation {
     pub store: Arc<dyn ObjectStore>,
     /// Path inside the store.
     pub path: Path,
+    /// The absolute path, for a local location.
+    pub local: Option<std::path::PathBuf>,
 }
 
 impl GranuleLocation {
@@ -76,7 +78,7 @@ impl GranuleLocation {
             }
             let store = b.build().map_err(config)?;
             let path = Path::parse(key).map_err(|e| bad(&e.to_string()))?;
-            return Ok(GranuleLocation { display: location.to_string(), store: Arc::new(store), path });
+            return Ok(GranuleLocation { display: location.to_string(), store: Arc::new(store), path, local: None });
         }
         if location.starts_with("http://") || location.starts_with("https://") {
             let url = url::Url::parse(location).map_err(|e| bad(&e.to_string()))?;
@@ -96,7 +98,7 @@ impl GranuleLocation {
             let store =
                 HttpBuilder::new().with_url(base).with_client_options(client).with_retry(retry(opts)).build().map_err(config)?;
             let path = Path::from_url_path(url.path()).map_err(|e| bad(&e.to_string()))?;
-            return Ok(GranuleLocation { display: location.to_string(), store: Arc::new(store), path });
+            return Ok(GranuleLocation { display: location.to_string(), store: Arc::new(store), path, local: None });
         }
         let local = match location.strip_prefix("file://") {
             Some(rest) => url::Url::parse(&format!("file://{rest}"))
@@ -112,6 +114,7 @@ impl GranuleLocation {
             display: absolute.display().to_string(),
             store: Arc::new(LocalFileSystem::new()),
             path,
+            local: Some(absolute),
         })
     }
 }
