@@ -32,6 +32,9 @@ struct Table {
     vz: serde_json::Value,
 }
 
+/// Rows per record batch read back at most.
+const MAX_BATCH_ROWS: usize = 1 << 16;
+
 /// One table file, its footer parsed and its `vz` metadata checked, ready to read columns of.
 struct TableFile {
     file: String,
@@ -67,9 +70,11 @@ impl TableFile {
     }
 
     fn builder(&self) -> ParquetRecordBatchReaderBuilder<Bytes> {
+        // A granule's table in one batch (a few thousand rows; each batch costs a pass of set-up
+        // per column), but never a batch sized by an untrusted row count.
         let rows = usize::try_from(self.metadata.metadata().file_metadata().num_rows()).unwrap_or(0);
-        // One batch per row group: the tables are small, and the decoders index rows across batches.
-        ParquetRecordBatchReaderBuilder::new_with_metadata(self.bytes.clone(), self.metadata.clone()).with_batch_size(rows.max(1))
+        ParquetRecordBatchReaderBuilder::new_with_metadata(self.bytes.clone(), self.metadata.clone())
+            .with_batch_size(rows.clamp(1, MAX_BATCH_ROWS))
     }
 
     /// Per test, the rows whose `path` passes it, from one pass over the `path` column alone: the

@@ -25,7 +25,7 @@ use crate::source::{self, ByteSource, SourceOptions, StatsSnapshot};
 /// than one decoded chunk, so its memory is the stored bytes, not the (larger) decoded ones, and
 /// no fresh memory is zeroed and faulted in per chunk.
 #[derive(Default)]
-pub(super) struct Decoded<'a> {
+pub(super) struct Fetched<'a> {
     chunks: HashMap<(&'a str, u64), Stored<'a>>,
     buffers: ChunkBuffers,
     /// Chunks fetched and their stored bytes.
@@ -86,8 +86,8 @@ impl Reader {
     ///
     /// # Errors
     /// When an array is not a readable 1-D numeric array, or a chunk cannot be fetched or decoded.
-    pub(super) async fn fetch<'a>(&mut self, url: &str, wants: &[(&'a ArrayMeta, &[u64])]) -> Result<Decoded<'a>, SubsetError> {
-        let mut out = Decoded::default();
+    pub(super) async fn fetch<'a>(&mut self, url: &str, wants: &[(&'a ArrayMeta, &[u64])]) -> Result<Fetched<'a>, SubsetError> {
+        let mut out = Fetched::default();
         // (array, chunk row index, chunk) of every chunk to fetch, grouped by file.
         let mut by_url: HashMap<&str, Vec<(&'a ArrayMeta, u64, Range<u64>, usize)>> = HashMap::new();
         for &(array, rows) in wants {
@@ -152,7 +152,7 @@ impl Reader {
     }
 }
 
-impl Decoded<'_> {
+impl Fetched<'_> {
     /// The elements of `rows` (sorted) of `array`, run by run: `each` gets the bytes (in the file's
     /// byte order) of consecutive rows in one chunk (most selections are a few long runs). Each
     /// chunk is decoded when the first of its rows is reached.
@@ -208,7 +208,7 @@ impl Decoded<'_> {
     /// (2-byte floats widen to `f64`), null where a value equals `missing`.
     ///
     /// # Errors
-    /// As [`Decoded::f64s`].
+    /// As [`Fetched::f64s`].
     pub(super) fn column(&mut self, granule: &str, array: &ArrayMeta, rows: &[u64], missing: Option<f64>) -> Result<ArrayRef, SubsetError> {
         fn finish<T: ArrowPrimitiveType>(values: Vec<T::Native>, missing: Option<f64>, f: impl Fn(T::Native) -> f64) -> ArrayRef {
             let nulls = missing.map(|m| values.iter().map(|&v| f(v) != m).collect::<NullBuffer>()).filter(|n| n.null_count() > 0);
