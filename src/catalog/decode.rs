@@ -201,8 +201,9 @@ const ARRAY_COLUMNS: [&str; 15] = [
     "path", "group", "shape", "chunk_shape", "dtype", "layout", "filters", "fill", "attributes", "dimensions", "maxshape",
     "chunk_index", "inline", "external", "unsupported",
 ];
-/// (The chunks' `h3` and `geometry` are read apart, for the arrays that keep them.)
+/// The chunks table's, but for [`SHAPE_COLUMNS`]: those are read apart, for the arrays that keep them.
 const CHUNK_COLUMNS: [&str; 11] = ["path", "chunk", "url", "offset", "length", "filter_mask", "row_start", "row_end", "points", "time_min", "time_max"];
+const SHAPE_COLUMNS: [&str; 2] = ["h3", "geometry"];
 
 /// A partial [`decode_entry`] for readers that need a few arrays (`vz subset`): `select` sees the
 /// geolocated groups and names the arrays to keep. The manifest then holds only those arrays (no
@@ -331,7 +332,7 @@ fn decode(
         let mut rows = chunk_file.rows_where(&[kept, shaped])?.into_iter();
         let (kept_rows, shaped_rows) = (rows.next(), rows.next());
         let c = chunk_file.read(Some(&CHUNK_COLUMNS[..]), kept_rows)?;
-        let f = chunk_file.read(Some(&["h3", "geometry"]), shaped_rows)?;
+        let f = chunk_file.read(Some(&SHAPE_COLUMNS[..]), shaped_rows)?;
         let mut shapes = Vec::new();
         for batch in &f.batches {
             let (h3, geometry) = (f.column::<ListArray>(batch, "h3")?, f.column::<BinaryArray>(batch, "geometry")?);

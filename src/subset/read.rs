@@ -194,7 +194,7 @@ impl Fetched<'_> {
         Ok(())
     }
 
-    /// Values of `rows` (sorted) of `array`, whose chunks [`Reader::fetch`] decoded, as `f64`.
+    /// Values of `rows` (sorted) of `array`, whose chunks [`Reader::fetch`] fetched, as `f64`.
     ///
     /// # Errors
     /// When a row's chunk was not fetched or is shorter than the row.
