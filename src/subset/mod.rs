@@ -8,6 +8,7 @@
 //! GeoParquet of points. Nothing else is read: the bytes read are the floor the catalog allows.
 
 mod output;
+mod pages;
 mod plan;
 mod read;
 

@@ -1,31 +1,25 @@
-//! The subset's points as one GeoParquet table: granule, track, group and row (to join back to
-//! the granule), coordinates, UTC time, the value
-//! columns in their own numeric types (fill values as nulls), and a WKB point geometry.
+//! The subset's points as one GeoParquet file: granule, track, group and row (to join back to
+//! the granule), coordinates, UTC time, the value columns in their own numeric types (fill
+//! values as nulls), a WKB point geometry and its `bbox` covering.
 
-use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use arrow::array::{
-    new_null_array, Array, ArrayRef, BinaryArray, DictionaryArray, Float64Array, Int32Array, RecordBatch, StringArray,
-    StructArray, TimestampMicrosecondArray, UInt64Array,
-};
-use arrow::buffer::{Buffer, OffsetBuffer};
+use arrow::array::{new_null_array, Array, ArrayRef};
+use arrow::buffer::NullBuffer;
 use arrow::compute::{cast, concat};
-use arrow::datatypes::{DataType, Field, Int32Type, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::error::ArrowError;
 use geoparquet::writer::{GeoParquetRecordBatchEncoder, GeoParquetWriterEncoding, GeoParquetWriterOptionsBuilder};
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, Encoding};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::ColumnDescPtr;
 
+use super::pages::{Encoded, Leaf, Scratch};
 use super::SubsetError;
-use crate::catalog::{utc, wkb_binary, wkb_field, WriteFailure};
+use crate::catalog::{utc, wkb_field, WriteFailure};
 
 /// One value column: its name, and the pieces the groups that have it contributed, each with the
 /// table row it starts at (rows of groups without the column are nulls).
@@ -94,14 +88,8 @@ impl PointTable {
         }
     }
 
-    /// The table as GeoParquet written to `out` (`extra` is added as key-value metadata). The
-    /// table is consumed: its vectors become the Arrow columns without a copy.
-    pub(crate) fn write_geoparquet<W: Write + Send>(self, extra: KeyValue, out: W) -> Result<W, WriteFailure> {
-        write_parallel(&self.into_batch(None)?, extra, out)
-    }
-
-    /// The value columns so far, with the type of the first piece of each: what a streamed output
-    /// fixes when it writes its first row group.
+    /// The value columns so far, with the type of the first piece of each: what the output
+    /// fixes when it starts writing.
     fn value_columns(&self) -> Vec<(String, DataType)> {
         self.columns.iter().map(|c| (c.name.clone(), c.data_type())).collect()
     }
@@ -153,59 +141,19 @@ impl PointTable {
         }
     }
 
-    /// The table as one record batch: text columns as dictionaries, then the value columns (those
-    /// of `fixed`, in its order and types, when given: a column this table lacks is all nulls),
-    /// then the WKB points.
-    fn into_batch(self, fixed: Option<&[(String, DataType)]>) -> Result<RecordBatch, WriteFailure> {
-        let n = self.len();
-        let failure = |e: String| WriteFailure::Parquet(ParquetError::General(e));
-        let PointTable { runs, row, lat, lon, time, columns: values } = self;
-        // WKB points (`wkb::point`: little-endian Point, x y) written into one buffer.
-        let mut wkb = Vec::with_capacity(n * POINT_WKB);
-        for (&x, &y) in lon.iter().zip(&lat) {
-            wkb.extend_from_slice(&[1, 1, 0, 0, 0]);
-            wkb.extend_from_slice(&x.to_le_bytes());
-            wkb.extend_from_slice(&y.to_le_bytes());
-        }
-        let time: TimestampMicrosecondArray = time.into_iter().map(|t| t.map(|s| (s * 1e6).round() as i64)).collect();
-        let mut columns: Vec<ArrayRef> = vec![
-            text_column(&runs, |r| &r.0),
-            text_column(&runs, |r| &r.1),
-            text_column(&runs, |r| &r.2),
-            Arc::new(UInt64Array::from(row)),
-            Arc::new(Float64Array::from(lat)),
-            Arc::new(Float64Array::from(lon)),
-            Arc::new(time.with_timezone("UTC")),
-        ];
-        let text = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-        let mut fields = vec![
-            Field::new("granule", text.clone(), false),
-            Field::new("track_id", text.clone(), false),
-            Field::new("group", text, false),
-            Field::new("row", DataType::UInt64, false),
-            Field::new("latitude", DataType::Float64, false),
-            Field::new("longitude", DataType::Float64, false),
-            Field::new("time", utc(), true),
-        ];
-        let wanted: Vec<(String, Option<DataType>)> = match fixed {
-            Some(f) => f.iter().map(|(name, t)| (name.clone(), Some(t.clone()))).collect(),
-            None => values.iter().map(|c| (c.name.clone(), None)).collect(),
-        };
-        for (name, data_type) in wanted {
-            let array = match values.iter().find(|c| c.name == name) {
-                Some(c) => c.concat(n, data_type.as_ref()).map_err(|e| failure(format!("column `{name}`: {e}")))?,
-                None => new_null_array(data_type.as_ref().unwrap_or(&DataType::Float64), n),
-            };
-            fields.push(Field::new(&name, array.data_type().clone(), true));
-            columns.push(array);
-        }
-        if let Some(extra) = values.iter().find(|c| fixed.is_some_and(|f| !f.iter().any(|(name, _)| *name == c.name))) {
-            return Err(failure(format!("column `{}` is not among the output's columns", extra.name)));
-        }
-        let offsets = OffsetBuffer::from_lengths(std::iter::repeat_n(POINT_WKB, n));
-        fields.push(wkb_field("geometry"));
-        columns.push(wkb_binary(BinaryArray::new(offsets, Buffer::from_vec(wkb), None)));
-        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| failure(e.to_string()))
+    /// The runs of one text column over rows `rows`.
+    fn text_runs(
+        &self,
+        rows: std::ops::Range<usize>,
+        f: fn(&(String, String, String, usize)) -> &str,
+    ) -> impl Iterator<Item = (&str, usize)> {
+        let mut at = 0;
+        self.runs.iter().filter_map(move |r| {
+            let (start, end) = (at, at + r.3);
+            at = end;
+            let n = end.min(rows.end).saturating_sub(start.max(rows.start));
+            (n > 0).then(|| (f(r), n))
+        })
     }
 }
 
@@ -225,60 +173,34 @@ fn front<T>(v: &mut Vec<T>, n: usize) -> Vec<T> {
     std::mem::replace(v, back)
 }
 
-/// A text column that repeats one value per run (granule, track, group) as a dictionary: a key
-/// per row instead of a copy of the text per row. The file stores it as plain strings
-/// ([`write_parallel`]), dictionary-encoded.
-fn text_column(runs: &[(String, String, String, usize)], f: fn(&(String, String, String, usize)) -> &str) -> ArrayRef {
-    let (mut index, mut values) = (HashMap::new(), Vec::new());
-    let mut keys = Vec::with_capacity(runs.iter().map(|r| r.3).sum());
-    for r in runs {
-        let key = *index.entry(f(r)).or_insert_with(|| {
-            values.push(f(r));
-            values.len() as i32 - 1
-        });
-        keys.extend(std::iter::repeat_n(key, r.3));
-    }
-    Arc::new(DictionaryArray::<Int32Type>::new(Int32Array::from(keys), Arc::new(StringArray::from(values))))
-}
-
-/// `schema` with dictionary-typed fields as their value type: the schema the file declares, so
-/// readers see the text columns as strings.
-fn plain_schema(schema: &Schema) -> Schema {
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Dictionary(_, value) => f.as_ref().clone().with_data_type(value.as_ref().clone()),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    Schema::new_with_metadata(fields, schema.metadata().clone())
-}
-
 /// Rows per row group of the output.
 const ROW_GROUP: usize = 65_536;
 
-/// The subset's points as GeoParquet, written as they come: once a row group's worth of points is
-/// pending it is encoded and written, while later granules are still being read, so memory holds
-/// at most about one row group of points and the encoding overlaps the reads.
+/// Rows per data page, at most. Points are encoded a page at a time as they come, so after the
+/// last granule only its last page or two are left to encode.
+const PAGE_ROWS: usize = 16_384;
+
+/// The subset's points as GeoParquet, written as they come: once the first row group's worth of
+/// points is pending, the file's columns are fixed and from then on points are encoded into
+/// pages while later granules are still being read, so the encoding overlaps the reads and
+/// memory holds about one row group of encoded points.
 ///
 /// The first row group fixes the value columns (names and types: later pieces are cast, missing
 /// ones are nulls); [`PointWriter::check`] refuses a later granule bringing a column that is not
-/// among them. A subset smaller than one row group is written at [`PointWriter::finish`], exactly
-/// as [`PointTable::write_geoparquet`] writes it.
+/// among them. A subset smaller than one row group is written at [`PointWriter::finish`].
 pub struct PointWriter<W: Write + Send> {
     extra: KeyValue,
     pending: PointTable,
     written: usize,
-    /// `None` only while a row group is being written.
+    /// `None` only after a failure.
     state: Option<Stream<W>>,
 }
 
 enum Stream<W: Write + Send> {
     /// Nothing written yet.
     Idle(W),
-    /// The file is open with these value columns; `bbox` covers the points written.
-    Open { file: OpenFile<W>, values: Vec<(String, DataType)>, bbox: [f64; 4] },
+    /// The file is open.
+    Open(Box<OpenFile<W>>),
 }
 
 impl<W: Write + Send> PointWriter<W> {
@@ -297,13 +219,14 @@ impl<W: Write + Send> PointWriter<W> {
         self.len() == 0
     }
 
-    /// Whether `groups` (one granule's) fit the output: once a row group is written, a value
-    /// column not among the fixed ones does not.
+    /// Whether `groups` (one granule's) fit the output: once the file is open, a value column
+    /// not among its columns does not.
     ///
     /// # Errors
     /// The reason, naming the column and the output's columns.
     pub fn check(&self, groups: &[GroupRows]) -> Result<(), String> {
-        let Some(Stream::Open { values, .. }) = &self.state else { return Ok(()) };
+        let Some(Stream::Open(file)) = &self.state else { return Ok(()) };
+        let values = &file.values;
         let new = groups.iter().flat_map(|g| &g.columns).find(|(name, _)| !values.iter().any(|(v, _)| v == name));
         match new {
             Some((name, _)) => Err(format!(
@@ -314,47 +237,39 @@ impl<W: Write + Send> PointWriter<W> {
         }
     }
 
-    /// Append a group's rows; each full row group is encoded and written.
+    /// Append a group's rows; once the file is open, each full page is encoded.
     ///
     /// # Errors
     /// [`SubsetError::Output`] (without a path) when encoding or writing fails.
     pub fn push(&mut self, rows: GroupRows) -> Result<(), SubsetError> {
         self.pending.append(rows);
-        while self.pending.len() >= ROW_GROUP {
-            let part = self.pending.split_front(ROW_GROUP);
-            self.write_row_group(part)?;
-        }
-        Ok(())
+        Ok(self.drain(false)?)
     }
 
-    fn write_row_group(&mut self, part: PointTable) -> Result<(), WriteFailure> {
-        let broken = || WriteFailure::Parquet(ParquetError::General("the output failed before".into()));
-        let rows = part.len();
-        let (file, values, bbox) = match self.state.take().ok_or_else(broken)? {
-            Stream::Open { file, values, bbox } => (Ok(file), values, bbox),
-            // The first row group: its value columns, then any the rows still pending add.
-            Stream::Idle(out) => {
-                let mut values = part.value_columns();
-                for (name, t) in self.pending.value_columns() {
-                    if !values.iter().any(|(v, _)| *v == name) {
-                        values.push((name, t));
-                    }
-                }
-                (Err(out), values, [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY])
+    /// Encode what is pending: whole pages, or everything when `last`. Opens the file once a
+    /// row group's worth of points is pending (or at the `last` drain). After a failure the
+    /// writer is broken: the file would have a partial row group.
+    fn drain(&mut self, last: bool) -> Result<(), WriteFailure> {
+        let done = match self.state.take() {
+            Some(Stream::Idle(out)) if last || self.pending.len() >= ROW_GROUP => {
+                OpenFile::open(out, self.pending.value_columns()).map(|f| Stream::Open(Box::new(f)))
             }
+            Some(Stream::Open(mut file)) => file.drain(&mut self.pending, &mut self.written, last).map(|()| Stream::Open(file)),
+            Some(idle) => Ok(idle),
+            None => Err(WriteFailure::Parquet(ParquetError::General("the output failed before".into()))),
         };
-        let batch = part.into_batch(Some(&values))?;
-        let mut file = match file {
-            Ok(open) => open,
-            Err(out) => OpenFile::open(&batch, out)?,
-        };
-        let (encoded, b) = points_covering(&batch, &file.target)
-            .ok_or_else(|| WriteFailure::Parquet(ParquetError::General("points without coordinates".into())))?;
-        file.write(&encoded)?;
-        let bbox = [bbox[0].min(b[0]), bbox[1].min(b[1]), bbox[2].max(b[2]), bbox[3].max(b[3])];
-        self.state = Some(Stream::Open { file, values, bbox });
-        self.written += rows;
-        Ok(())
+        self.state = Some(done?);
+        match &mut self.state {
+            // Just opened: what is pending goes in now.
+            Some(Stream::Open(file)) if !self.pending.is_empty() => {
+                let done = file.drain(&mut self.pending, &mut self.written, last);
+                if done.is_err() {
+                    self.state = None;
+                }
+                done
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Write what is pending and close the file; gives back the writer it was written to.
@@ -362,224 +277,197 @@ impl<W: Write + Send> PointWriter<W> {
     /// # Errors
     /// [`SubsetError::Output`] (without a path) when encoding or writing fails.
     pub fn finish(mut self) -> Result<W, SubsetError> {
-        if matches!(self.state, Some(Stream::Open { .. })) && !self.pending.is_empty() {
-            let rest = std::mem::take(&mut self.pending);
-            self.write_row_group(rest)?;
-        }
-        let done = match self.state {
-            Some(Stream::Idle(out)) => self.pending.write_geoparquet(self.extra, out),
-            Some(Stream::Open { file, bbox, .. }) => file.close(geo_metadata(bbox), self.extra),
-            None => Err(WriteFailure::Parquet(ParquetError::General("the output failed before".into()))),
+        self.drain(true)?;
+        let Some(Stream::Open(mut file)) = self.state.take() else {
+            return Err(WriteFailure::Parquet(ParquetError::General("the output failed before".into())).into());
         };
-        Ok(done?)
-    }
-}
-
-/// The batch as GeoParquet (WKB, `bbox` covering), written to `out` in one go.
-fn write_parallel<W: Write + Send>(batch: &RecordBatch, extra: KeyValue, out: W) -> Result<W, WriteFailure> {
-    let mut file = OpenFile::open(batch, out)?;
-    let (encoded, geo) = match points_covering(batch, &file.target) {
-        Some((encoded, bbox)) => (encoded, geo_metadata(bbox)),
-        // No points: what the GeoParquet encoder writes of an empty column.
-        None => {
-            let mut encoder = geo_encoder(batch)?;
-            let encoded = encoder.encode_record_batch(batch).map_err(WriteFailure::GeoArrow)?;
-            (encoded, encoder.into_keyvalue().map_err(WriteFailure::GeoArrow)?)
+        if file.group_rows > 0 {
+            file.flush()?;
         }
-    };
-    file.write(&encoded)?;
-    file.close(geo, extra)
-}
-
-fn geo_encoder(batch: &RecordBatch) -> Result<GeoParquetRecordBatchEncoder, WriteFailure> {
-    let options = GeoParquetWriterOptionsBuilder::default()
-        .set_encoding(GeoParquetWriterEncoding::WKB)
-        .set_generate_covering(true)
-        .build();
-    GeoParquetRecordBatchEncoder::try_new(batch.schema().as_ref(), &options).map_err(WriteFailure::GeoArrow)
+        Ok(file.close(self.extra)?)
+    }
 }
 
 /// An output file being written, row group by row group.
 struct OpenFile<W: Write + Send> {
     file: SerializedFileWriter<W>,
-    factory: ArrowRowGroupWriterFactory,
-    /// What the file declares: the text columns as strings.
-    schema: SchemaRef,
-    /// The batches' schema with the `bbox` covering (the GeoParquet encoder's target schema).
-    target: Schema,
-    row_groups: usize,
+    /// The value columns the file has (between `time` and `geometry`).
+    values: Vec<(String, DataType)>,
+    /// The file's Parquet columns.
+    columns: Vec<ColumnDescPtr>,
+    /// The row group being filled: a leaf per column up to `geometry` (the `bbox` covering's four
+    /// are copies of the coordinates').
+    leaves: Vec<Leaf>,
+    group_rows: usize,
+    scratch: Scratch,
+    /// Box of the points written (xmin, ymin, xmax, ymax).
+    bbox: [f64; 4],
 }
 
+/// Leaves before the value columns: granule, track_id, group, row, latitude, longitude, time.
+const FIXED: usize = 7;
+
 impl<W: Write + Send> OpenFile<W> {
-    /// A file for batches of `batch`'s schema.
-    fn open(batch: &RecordBatch, out: W) -> Result<Self, WriteFailure> {
+    /// A file with value columns `values`: the file declares the fixed columns, the values, the
+    /// WKB `geometry` and its `bbox` covering, as the GeoParquet encoder would for that schema.
+    fn open(out: W, values: Vec<(String, DataType)>) -> Result<Self, WriteFailure> {
         let pq = WriteFailure::Parquet;
-        let target = geo_encoder(batch)?.target_schema().as_ref().clone();
-        // The file declares the dictionary-typed text columns as strings; their writers take the
-        // dictionaries as they are.
-        let schema = Arc::new(plain_schema(&target));
-        let writer = ArrowWriter::try_new(out, schema.clone(), Some(writer_properties(&schema))).map_err(pq)?;
-        let (file, factory) = writer.into_serialized_writer().map_err(pq)?;
-        Ok(OpenFile { file, factory, schema, target, row_groups: 0 })
+        let text = || DataType::Utf8;
+        let mut fields = vec![
+            Field::new("granule", text(), false),
+            Field::new("track_id", text(), false),
+            Field::new("group", text(), false),
+            Field::new("row", DataType::UInt64, false),
+            Field::new("latitude", DataType::Float64, false),
+            Field::new("longitude", DataType::Float64, false),
+            Field::new("time", utc(), true),
+        ];
+        fields.extend(values.iter().map(|(name, t)| Field::new(name, t.clone(), true)));
+        fields.push(wkb_field("geometry"));
+        // Every point has a box, so the covering is declared required: its columns then have no
+        // definition levels, like the coordinates', and can be the coordinates' chunks.
+        let target = geo_encoder(&Schema::new(fields))?.target_schema();
+        let fields: Vec<Field> =
+            target.fields().iter().map(|f| f.as_ref().clone().with_nullable(f.is_nullable() && f.name() != "bbox")).collect();
+        let schema = Arc::new(Schema::new_with_metadata(fields, target.metadata().clone()));
+        let (file, _) = ArrowWriter::try_new(out, schema, None).map_err(pq)?.into_serialized_writer().map_err(pq)?;
+        let columns: Vec<ColumnDescPtr> = file.schema_descr().columns().to_vec();
+        if columns.len() != FIXED + values.len() + 1 + 4 {
+            return Err(pq(ParquetError::General("the output's columns are not the points' columns".into())));
+        }
+        let mut open = OpenFile {
+            file,
+            values,
+            columns,
+            leaves: Vec::new(),
+            group_rows: 0,
+            scratch: Scratch::default(),
+            bbox: [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
+        };
+        open.new_group();
+        Ok(open)
     }
 
-    /// Encode `encoded` (in the target schema) as row groups of at most [`ROW_GROUP`] rows and
-    /// append them. Column chunks are independent, so they are encoded and compressed on one
-    /// worker per core, which take them from a shared queue. (A thread per column chunk, thirty
-    /// for a typical subset, cost a thread start and fresh memory each: more CPU and page faults
-    /// than two workers, for no more parallelism on two cores.)
-    fn write(&mut self, encoded: &RecordBatch) -> Result<(), WriteFailure> {
+    fn new_group(&mut self) {
+        let encoded = FIXED + self.values.len() + 1;
+        self.leaves = self.columns[..encoded].iter().map(|c| Leaf::new(c.clone())).collect();
+        self.group_rows = 0;
+    }
+
+    /// Encode `pending`'s whole pages (everything when `last`), writing each row group as it fills;
+    /// `written` counts the points taken.
+    fn drain(&mut self, pending: &mut PointTable, written: &mut usize, last: bool) -> Result<(), WriteFailure> {
+        loop {
+            let (room, n) = (ROW_GROUP - self.group_rows, pending.len());
+            if n == 0 || (n < room && n < PAGE_ROWS && !last) {
+                return Ok(());
+            }
+            let part = pending.split_front(room.min(n));
+            self.encode(&part)?;
+            *written += part.len();
+            if self.group_rows == ROW_GROUP {
+                self.flush()?;
+            }
+        }
+    }
+
+    /// Append `part`'s points to the row group, as pages of at most [`PAGE_ROWS`].
+    fn encode(&mut self, part: &PointTable) -> Result<(), WriteFailure> {
+        let failure = |e: String| WriteFailure::Parquet(ParquetError::General(e));
         let pq = WriteFailure::Parquet;
-        let rows = encoded.num_rows();
-        // A job per column of each row group: its writers (one per Parquet leaf: the `bbox` struct
-        // has four), its field and values, and the position of its first leaf. The workers compute
-        // the leaves' levels too, so nothing but the queue is built on this thread.
-        let mut jobs = Vec::new();
-        let mut columns = 0;
-        for (k, start) in (0..rows).step_by(ROW_GROUP).enumerate() {
-            let part = encoded.slice(start, ROW_GROUP.min(rows - start));
-            let mut writers = self.factory.create_column_writers(self.row_groups + k).map_err(pq)?.into_iter();
-            columns = writers.len();
-            let mut at = k * columns;
-            for (field, column) in self.schema.fields().iter().zip(part.columns()) {
-                let n = leaf_count(field.data_type());
-                jobs.push((at, writers.by_ref().take(n).collect::<Vec<_>>(), field.clone(), column.clone()));
-                at += n;
-            }
+        let n = part.len();
+        if let Some(extra) = part.columns.iter().find(|c| !self.values.iter().any(|(name, _)| *name == c.name)) {
+            return Err(failure(format!("column `{}` is not among the output's columns", extra.name)));
         }
-        let groups = rows.div_ceil(ROW_GROUP);
-        let queue = Mutex::new(jobs.into_iter());
-        let done: Mutex<Vec<(usize, Result<ArrowColumnChunk, ParquetError>)>> = Mutex::default();
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..workers)
-                .map(|_| {
-                    scope.spawn(|| loop {
-                        let job = queue.lock().map(|mut q| q.next());
-                        let Ok(Some((at, writers, field, column))) = job else { break };
-                        let chunks: Vec<_> = match compute_leaves(&field, &column) {
-                            Ok(leaves) if leaves.len() == writers.len() => writers
-                                .into_iter()
-                                .zip(leaves)
-                                .map(|(mut writer, leaf)| writer.write(&leaf).and_then(|()| writer.close()))
-                                .collect(),
-                            Ok(_) => vec![Err(ParquetError::General(format!("column `{}`: leaves do not match the schema", field.name())))],
-                            Err(e) => vec![Err(e)],
-                        };
-                        if let Ok(mut d) = done.lock() {
-                            d.extend(chunks.into_iter().enumerate().map(|(i, c)| (at + i, c)));
-                        }
-                    })
-                })
-                .collect();
-            // Joined here, so a worker's panic is not re-raised: its chunk is missing, reported below.
-            for w in workers {
-                let _ = w.join();
+        let values: Vec<ArrayRef> = self
+            .values
+            .iter()
+            .map(|(name, t)| match part.columns.iter().find(|c| c.name == *name) {
+                Some(c) => c.concat(n, t).map_err(|e| failure(format!("column `{name}`: {e}"))),
+                None => Ok(new_null_array(t, n)),
+            })
+            .collect::<Result<_, _>>()?;
+        let micros: Vec<i64> = part.time.iter().map(|t| t.map_or(0, |s| (s * 1e6).round() as i64)).collect();
+        let time_valid: Option<NullBuffer> =
+            part.time.iter().any(Option::is_none).then(|| part.time.iter().map(Option::is_some).collect());
+        let s = &mut self.scratch;
+        let [granule, track, group, row, lat, lon, time, rest @ ..] = &mut self.leaves[..] else {
+            return Err(failure("the output's columns are not the points' columns".into()));
+        };
+        let Some((geometry, value_leaves)) = rest.split_last_mut() else {
+            return Err(failure("the output has no geometry column".into()));
+        };
+        for start in (0..n).step_by(PAGE_ROWS) {
+            let r = start..n.min(start + PAGE_ROWS);
+            granule.text(part.text_runs(r.clone(), |t| &t.0), s).map_err(pq)?;
+            track.text(part.text_runs(r.clone(), |t| &t.1), s).map_err(pq)?;
+            group.text(part.text_runs(r.clone(), |t| &t.2), s).map_err(pq)?;
+            row.numbers(&part.row[r.clone()], None, false, s).map_err(pq)?;
+            lat.numbers(&part.lat[r.clone()], None, true, s).map_err(pq)?;
+            lon.numbers(&part.lon[r.clone()], None, true, s).map_err(pq)?;
+            let valid = time_valid.as_ref().map(|v| v.slice(r.start, r.len()));
+            time.numbers(&micros[r.clone()], valid.as_ref(), false, s).map_err(pq)?;
+            for (leaf, a) in value_leaves.iter_mut().zip(&values) {
+                leaf.array(&a.slice(r.start, r.len()), s).map_err(pq)?;
             }
-        });
-        let panicked = || pq(ParquetError::General("a column encoder panicked".into()));
-        let mut chunks = done.into_inner().map_err(|_| panicked())?;
-        chunks.sort_by_key(|(at, _)| *at);
-        if chunks.len() != columns * groups {
-            // A job that failed before its leaves reports one error for all of them; a panicked
-            // worker's job, nothing.
-            return Err(chunks.into_iter().find_map(|(_, c)| c.err()).map_or_else(panicked, pq));
+            geometry.wkb_points(&part.lon[r.clone()], &part.lat[r.clone()], s).map_err(pq)?;
         }
-        let mut chunks = chunks.into_iter().map(|(_, c)| c);
-        for _ in 0..groups {
-            let mut group = self.file.next_row_group().map_err(pq)?;
-            for chunk in chunks.by_ref().take(columns) {
-                chunk.map_err(pq)?.append_to_row_group(&mut group).map_err(pq)?;
-            }
-            group.close().map_err(pq)?;
+        self.group_rows += n;
+        Ok(())
+    }
+
+    /// Write the row group. The `bbox` covering's columns are the longitude and latitude
+    /// columns' chunks again (xmin and xmax are the longitude of a point, ymin and ymax its
+    /// latitude), encoded and compressed once.
+    fn flush(&mut self) -> Result<(), WriteFailure> {
+        let pq = WriteFailure::Parquet;
+        let leaves = std::mem::take(&mut self.leaves);
+        let encoded: Vec<Encoded> = leaves.into_iter().map(|l| l.finish(&mut self.scratch)).collect::<Result<_, _>>().map_err(pq)?;
+        let (lat, lon) = (FIXED - 3, FIXED - 2);
+        if let (Some((x0, x1)), Some((y0, y1))) = (encoded[lon].double_range(), encoded[lat].double_range()) {
+            self.bbox = [self.bbox[0].min(x0), self.bbox[1].min(y0), self.bbox[2].max(x1), self.bbox[3].max(y1)];
         }
-        self.row_groups += groups;
+        let mut group = self.file.next_row_group().map_err(pq)?;
+        for (i, descr) in self.columns.iter().enumerate() {
+            let source = match i.checked_sub(encoded.len()) {
+                None => &encoded[i],
+                Some(k) => &encoded[[lon, lat, lon, lat][k % 4]],
+            };
+            group.append_column(&source.chunk, source.close(descr.clone()).map_err(pq)?).map_err(pq)?;
+        }
+        group.close().map_err(pq)?;
+        self.new_group();
         Ok(())
     }
 
     /// Write the footer with the `geo` and `extra` key-value metadata; gives back the writer.
-    fn close(mut self, geo: KeyValue, extra: KeyValue) -> Result<W, WriteFailure> {
-        self.file.append_key_value_metadata(geo);
+    fn close(mut self, extra: KeyValue) -> Result<W, WriteFailure> {
+        let bbox = (self.bbox[0] <= self.bbox[2]).then_some(self.bbox);
+        self.file.append_key_value_metadata(geo_metadata(bbox));
         self.file.append_key_value_metadata(extra);
         self.file.into_inner().map_err(WriteFailure::Parquet)
     }
 }
 
-/// Parquet leaf columns of an Arrow field: one, or one per leaf of a struct's children.
-fn leaf_count(data_type: &DataType) -> usize {
-    match data_type {
-        DataType::Struct(children) => children.iter().map(|c| leaf_count(c.data_type())).sum(),
-        DataType::List(child) | DataType::LargeList(child) | DataType::FixedSizeList(child, _) => leaf_count(child.data_type()),
-        _ => 1,
-    }
+fn geo_encoder(schema: &Schema) -> Result<GeoParquetRecordBatchEncoder, WriteFailure> {
+    let options = GeoParquetWriterOptionsBuilder::default()
+        .set_encoding(GeoParquetWriterEncoding::WKB)
+        .set_generate_covering(true)
+        .build();
+    GeoParquetRecordBatchEncoder::try_new(schema, &options).map_err(WriteFailure::GeoArrow)
 }
 
-/// Bytes of one 2-D WKB point.
-const POINT_WKB: usize = 21;
-
-/// The batch with its `bbox` covering column (`schema`: the GeoParquet encoder's target schema),
-/// and the points' box (xmin, ymin, xmax, ymax), computed from the coordinate columns: a point's box
-/// is the point, so the encoder's pass parsing every WKB value is not needed. `None` for an empty
-/// batch (the encoder then writes what GeoParquet says of an empty column) or a schema of another
-/// shape.
-fn points_covering(batch: &RecordBatch, schema: &Schema) -> Option<(RecordBatch, [f64; 4])> {
-    let column = |name: &str| batch.column_by_name(name).filter(|_| batch.num_rows() > 0);
-    let (lon, lat) = (column("longitude")?.clone(), column("latitude")?.clone());
-    let DataType::Struct(fields) = schema.field_with_name("bbox").ok()?.data_type() else { return None };
-    let covering = StructArray::try_new(fields.clone(), vec![lon.clone(), lat.clone(), lon.clone(), lat.clone()], None).ok()?;
-    let mut columns = batch.columns().to_vec();
-    columns.push(Arc::new(covering));
-    let encoded = RecordBatch::try_new(Arc::new(schema.clone()), columns).ok()?;
-    let range = |a: &ArrayRef| {
-        let v = a.as_any().downcast_ref::<Float64Array>()?.values();
-        Some(v.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x))))
+/// GeoParquet 1.1 `geo` metadata of a WKB point column with its `bbox` covering; `bbox` is the
+/// points' box (none for no points: no geometry types then either).
+fn geo_metadata(bbox: Option<[f64; 4]>) -> KeyValue {
+    let (types, bbox) = match bbox {
+        Some(b) => (r#"["Point"]"#, format!(r#","bbox":{}"#, serde_json::json!(b))),
+        None => ("[]", String::new()),
     };
-    let ((x0, x1), (y0, y1)) = (range(&lon)?, range(&lat)?);
-    Some((encoded, [x0, y0, x1, y1]))
-}
-
-/// GeoParquet 1.1 `geo` metadata of a WKB point column with its `bbox` covering.
-fn geo_metadata(bbox: [f64; 4]) -> KeyValue {
-    let bbox = serde_json::json!(bbox);
     let geo = format!(
-        r#"{{"version":"1.1.0","primary_column":"geometry","columns":{{"geometry":{{"encoding":"WKB","geometry_types":["Point"],"bbox":{bbox},"covering":{{"bbox":{{"xmin":["bbox","xmin"],"ymin":["bbox","ymin"],"xmax":["bbox","xmax"],"ymax":["bbox","ymax"]}}}}}}}}}}"#
+        r#"{{"version":"1.1.0","primary_column":"geometry","columns":{{"geometry":{{"encoding":"WKB","geometry_types":{types}{bbox},"covering":{{"bbox":{{"xmin":["bbox","xmin"],"ymin":["bbox","ymin"],"xmax":["bbox","xmax"],"ymax":["bbox","ymax"]}}}}}}}}}}"#
     );
     KeyValue::new("geo".into(), Some(geo))
-}
-
-/// How the points are encoded (`schema`: what the file declares, `bbox` covering included): dictionaries only
-/// for the repeated text columns (granule, track, group: a handful of values each); coordinates,
-/// rows and values are near-unique, so trying a dictionary on them costs a hash per value for
-/// nothing. Float columns (coordinates, covering, values) are BYTE_STREAM_SPLIT: their sign,
-/// exponent and high mantissa bytes, alike over a region, become long runs that compress, where
-/// interleaved they barely do. LZ4_RAW, not zstd level 1: 7 % less wall time for a 10 % larger
-/// file (4.95 against 4.50 MB for the Greenland bench subset), and no zstd context set-up per
-/// column chunk (see the catalog's `parquet_bytes`). No statistics on the WKB column: min/max of
-/// WKB bytes mean nothing and cost a comparison per point (the covering has the real ones).
-fn writer_properties(schema: &Schema) -> WriterProperties {
-    let mut b = WriterProperties::builder()
-        .set_compression(Compression::LZ4_RAW)
-        .set_max_row_group_row_count(Some(ROW_GROUP))
-        .set_dictionary_enabled(false)
-        .set_column_statistics_enabled(ColumnPath::from("geometry"), EnabledStatistics::None);
-    for c in ["granule", "track_id", "group"] {
-        b = b.set_column_dictionary_enabled(ColumnPath::from(c), true);
-    }
-    let float = |t: &DataType| matches!(t, DataType::Float32 | DataType::Float64);
-    for field in schema.fields() {
-        let mut leaves = Vec::new();
-        match field.data_type() {
-            DataType::Struct(children) => {
-                leaves.extend(children.iter().filter(|c| float(c.data_type())).map(|c| vec![field.name().clone(), c.name().clone()]));
-            }
-            t if float(t) => leaves.push(vec![field.name().clone()]),
-            _ => {}
-        }
-        for path in leaves {
-            b = b.set_column_encoding(ColumnPath::new(path), Encoding::BYTE_STREAM_SPLIT);
-        }
-    }
-    b.build()
 }
 
 impl Column {
@@ -588,22 +476,20 @@ impl Column {
         self.pieces.first().map_or(DataType::Float64, |(_, a)| a.data_type().clone())
     }
 
-    /// The column over all `rows` of the table: nulls where a group lacked it, every piece in
-    /// `data_type`, else in [`Column::data_type`] (a later granule storing the array in another
-    /// type is cast to it).
-    fn concat(&self, rows: usize, data_type: Option<&DataType>) -> Result<ArrayRef, ArrowError> {
-        let data_type = data_type.cloned().unwrap_or_else(|| self.data_type());
+    /// The column over all `rows` of the table in `data_type`: nulls where a group lacked it
+    /// (a later granule storing the array in another type is cast to the output's).
+    fn concat(&self, rows: usize, data_type: &DataType) -> Result<ArrayRef, ArrowError> {
         let mut parts: Vec<ArrayRef> = Vec::with_capacity(self.pieces.len() * 2 + 1);
         let mut at = 0;
         for (start, piece) in &self.pieces {
             if *start > at {
-                parts.push(new_null_array(&data_type, start - at));
+                parts.push(new_null_array(data_type, start - at));
             }
-            parts.push(if piece.data_type() == &data_type { piece.clone() } else { cast(piece, &data_type)? });
+            parts.push(if piece.data_type() == data_type { piece.clone() } else { cast(piece, data_type)? });
             at = start + piece.len();
         }
         if rows > at || parts.is_empty() {
-            parts.push(new_null_array(&data_type, rows.saturating_sub(at)));
+            parts.push(new_null_array(data_type, rows.saturating_sub(at)));
         }
         concat(&parts.iter().map(AsRef::as_ref).collect::<Vec<_>>())
     }
@@ -612,7 +498,7 @@ impl Column {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Float32Array, Int8Array};
+    use arrow::array::{AsArray, Float32Array, Float64Array, Int8Array, RecordBatch, StringArray, UInt64Array};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
     /// Rows `rows` of granule `granule`: `h_li` (f32, every 7th row null; stored as f64 when
@@ -670,6 +556,13 @@ mod tests {
         KeyValue::new("vz".into(), Some("{}".into()))
     }
 
+    /// `table` written in one go, as the writer writes points that are all pending at the end.
+    fn write_whole(table: PointTable) -> Vec<u8> {
+        let mut writer = PointWriter::new(Vec::new(), extra());
+        writer.pending = table;
+        writer.finish().expect("encode")
+    }
+
     /// More rows than one row group holds: every column chunk, encoded by the worker pool, lands
     /// in its own row group in order, and the values read back as written; a column one group
     /// lacks is null there, and a piece of another type is cast to the column's.
@@ -679,8 +572,7 @@ mod tests {
         let mut table = PointTable::default();
         table.append(group("G0", 0..n / 2, false, false));
         table.append(group("G1", n / 2..n, true, true));
-        let Ok(bytes) = table.write_geoparquet(extra(), Vec::new()) else { panic!("encode failed") };
-        let (sizes, row, granules, h, q, _) = read_back(bytes);
+        let (sizes, row, granules, h, q, _) = read_back(write_whole(table));
         assert_eq!(sizes, vec![ROW_GROUP, ROW_GROUP, 123]);
         assert_eq!(row, (0..n as u64).collect::<Vec<_>>());
         assert_eq!(granules, (0..n).map(|r| format!("G{}", usize::from(r >= n / 2))).collect::<Vec<_>>());
@@ -703,7 +595,7 @@ mod tests {
             writer.push(make(i)).expect("push");
         }
         assert_eq!(writer.len(), bounds[bounds.len() - 1]);
-        let Ok(whole) = table.write_geoparquet(extra(), Vec::new()) else { panic!("encode failed") };
+        let whole = write_whole(table);
         let streamed = writer.finish().expect("finish");
         let (sizes, ..) = read_back(streamed.clone());
         assert_eq!(sizes, vec![ROW_GROUP, ROW_GROUP, 500]);
@@ -717,8 +609,68 @@ mod tests {
         writer.push(group("G0", 0..1000, true, false)).expect("push");
         let mut table = PointTable::default();
         table.append(group("G0", 0..1000, true, false));
-        let Ok(whole) = table.write_geoparquet(extra(), Vec::new()) else { panic!("encode failed") };
-        assert_eq!(writer.finish().expect("finish"), whole);
+        assert_eq!(writer.finish().expect("finish"), write_whole(table));
+    }
+
+    /// Value columns of every integer and float type, with nulls at page offsets that are not
+    /// byte-aligned, all-null columns and a time column with gaps, read back as written; the
+    /// statistics are the values' min and max.
+    #[test]
+    fn every_value_type_reads_back() {
+        use arrow::array::{Int16Array, Int64Array, UInt16Array, UInt32Array, UInt8Array};
+        let n = PAGE_ROWS + 1003;
+        let some = |r: usize| r % 5 != 3;
+        let columns: Vec<(String, ArrayRef)> = vec![
+            ("i8".into(), Arc::new((0..n).map(|r| some(r).then_some((r % 200) as i8)).collect::<Int8Array>())),
+            ("i16".into(), Arc::new((0..n).map(|r| some(r).then_some(-(r as i16))).collect::<Int16Array>())),
+            ("u8".into(), Arc::new((0..n).map(|r| some(r).then_some((r % 250) as u8)).collect::<UInt8Array>())),
+            ("u16".into(), Arc::new((0..n).map(|r| some(r).then_some(r as u16)).collect::<UInt16Array>())),
+            ("u32".into(), Arc::new((0..n).map(|r| some(r).then_some(u32::MAX - r as u32)).collect::<UInt32Array>())),
+            ("i64".into(), Arc::new((0..n).map(|r| some(r).then_some(r as i64 - 5)).collect::<Int64Array>())),
+            ("u64".into(), Arc::new((0..n).map(|r| some(r).then_some(u64::MAX - r as u64)).collect::<UInt64Array>())),
+            ("f32".into(), Arc::new((0..n).map(|r| some(r).then_some(r as f32 * 0.5)).collect::<Float32Array>())),
+            ("f64".into(), Arc::new((0..n).map(|_| None::<f64>).collect::<Float64Array>())),
+        ];
+        let mut rows = group("G0", 0..n, false, false);
+        rows.columns = columns.clone();
+        rows.time = (0..n).map(|r| (r % 3 != 0).then_some(1.5e9 + r as f64)).collect();
+        let mut writer = PointWriter::new(Vec::new(), extra());
+        // Pushed at an odd offset, so page boundaries fall inside validity bytes.
+        let mut head = group("G0", 0..3, false, false);
+        head.columns = columns.iter().map(|(name, a)| (name.clone(), a.slice(0, 3))).collect();
+        head.time = rows.time[..3].to_vec();
+        writer.push(head).expect("push");
+        let mut tail = rows;
+        tail.rows.drain(..3);
+        tail.lat.drain(..3);
+        tail.lon.drain(..3);
+        tail.time.drain(..3);
+        tail.columns = columns.iter().map(|(name, a)| (name.clone(), a.slice(3, n - 3))).collect();
+        writer.push(tail).expect("push");
+        let bytes = bytes::Bytes::from(writer.finish().expect("finish"));
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes).expect("open");
+        let meta = reader.metadata().clone();
+        let batches: Vec<RecordBatch> = reader.build().expect("read").collect::<Result<_, _>>().expect("batches");
+        let batch = arrow::compute::concat_batches(&batches[0].schema(), &batches).expect("concat");
+        for (name, a) in &columns {
+            assert_eq!(batch.column_by_name(name).expect(name).as_ref(), a.as_ref(), "{name}");
+        }
+        let time = batch.column_by_name("time").expect("time").as_primitive::<arrow::datatypes::TimestampMicrosecondType>();
+        let want: Vec<Option<i64>> = (0..n).map(|r| (r % 3 != 0).then_some((1.5e9 as i64 + r as i64) * 1_000_000)).collect();
+        assert_eq!(time.iter().collect::<Vec<_>>(), want);
+        let schema = meta.file_metadata().schema_descr();
+        let stats = |name: &str| {
+            let i = (0..schema.num_columns()).find(|&i| schema.column(i).path().string() == name).expect(name);
+            meta.row_group(0).column(i).statistics().cloned().expect("statistics")
+        };
+        let some_rows = (0..n).filter(|&r| some(r));
+        let (lo, hi) = (some_rows.clone().min().unwrap_or(0), some_rows.max().unwrap_or(0));
+        assert_eq!(stats("i16").min_bytes_opt(), Some(&(-(hi as i32)).to_le_bytes()[..]));
+        assert_eq!(stats("u64").min_bytes_opt(), Some(&(u64::MAX - hi as u64).to_le_bytes()[..]));
+        assert_eq!(stats("u64").max_bytes_opt(), Some(&(u64::MAX - lo as u64).to_le_bytes()[..]));
+        assert_eq!(stats("f64").null_count_opt(), Some(n as u64));
+        assert_eq!(stats("f64").min_bytes_opt(), None);
+        assert_eq!(stats("row").max_bytes_opt(), Some(&((n - 1) as u64).to_le_bytes()[..]));
     }
 
     /// Once the first row group has fixed the value columns, a granule bringing another column
