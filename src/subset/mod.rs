@@ -2,10 +2,10 @@
 //! that hold them.
 //!
 //! Per granule: the catalog's H3 cells of each latitude chunk meet the AOI's cells → candidate rows
-//! → their latitude/longitude chunks are fetched (one coalesced round trip per file) and decoded
-//! through the virtual Zarr store → exact point-in-polygon → selected rows → the chunks of the
-//! requested arrays holding those rows are fetched (a second round trip) and decoded → one
-//! GeoParquet of points. Nothing else is read: the bytes read are the floor the catalog allows.
+//! → per geolocated group, concurrently: their latitude/longitude chunks are fetched (one
+//! coalesced round trip per file) and decoded → exact point-in-polygon → selected rows → the
+//! chunks of the requested arrays holding those rows are fetched (a second round trip) and
+//! decoded → one GeoParquet of points. Nothing else is read: the bytes read are the floor the catalog allows.
 
 mod output;
 mod pages;
@@ -124,7 +124,7 @@ pub struct GranuleSubset {
     pub bytes_read: u64,
     /// Requests sent.
     pub requests: u64,
-    /// Sequential round trips.
+    /// Round trips: two per geolocated group, the groups' concurrent.
     pub round_trips: u64,
     /// Why this granule failed, if it did (its points are then not in the output).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -198,124 +198,141 @@ pub fn summarize_plan(entry: &CatalogEntry, plan: &GranulePlan, gap: u64) -> Gra
     s
 }
 
-/// Subset one granule: two rounds of chunk reads, exact point-in-polygon in between.
+/// Subset one granule. Each geolocated group is its own task (two rounds of chunk reads, the
+/// exact point-in-polygon test in between), so one granule's decoding spreads over every core:
+/// with granules as the only unit, the last one or two of a run left a core idle for most of a
+/// granule's time. The groups share the granule's open files.
 ///
 /// # Errors
 /// When an array cannot be read or a `--vars` name does not exist.
 pub async fn subset_granule(
-    entry: &CatalogEntry,
-    aoi: &Aoi,
+    entry: Arc<CatalogEntry>,
+    aoi: Arc<Aoi>,
     cells: &HashSet<u64>,
-    opts: &SubsetOptions,
+    opts: Arc<SubsetOptions>,
 ) -> Result<(GranuleSubset, Vec<GroupRows>), SubsetError> {
     let id = entry.info.id.clone();
-    let plan = plan_granule(entry, aoi, cells, (opts.time_start, opts.time_end), opts.vars.as_deref())?;
-    let mut reader = Reader::new(&id, opts.source.clone());
-    let url = entry.manifest.url.as_str();
-    let array = |path: &str| {
-        entry.manifest.array(path).ok_or_else(|| SubsetError::Read { granule: id.clone(), path: path.into(), reason: "not in the manifest".into() })
-    };
+    let plan = plan_granule(&entry, &aoi, cells, (opts.time_start, opts.time_end), opts.vars.as_deref())?;
+    let reader = Arc::new(Reader::new(&id, opts.source.clone()));
     let mut report = GranuleSubset { granule: id.clone(), groups: plan.groups.len() as u64, ..Default::default() };
-    let filter_time = opts.time_start.is_some() || opts.time_end.is_some();
-
-    // Round 1: coordinates (and time, when filtering by it) of the candidate rows.
-    let candidates: Vec<Vec<u64>> = plan.groups.iter().map(|g| g.candidates.iter().flat_map(|r| r.clone()).collect()).collect();
-    let mut wants = Vec::new();
-    for (g, rows) in plan.groups.iter().zip(&candidates) {
-        wants.push((array(&g.geo.latitude)?, rows.as_slice()));
-        wants.push((array(&g.geo.longitude)?, rows.as_slice()));
-        if let (true, Some(t)) = (filter_time, &g.geo.time) {
-            wants.push((array(t)?, rows.as_slice()));
-        }
+    // Dropped on an early return, the set aborts the groups still running.
+    let mut tasks = tokio::task::JoinSet::new();
+    let groups = plan.groups.len();
+    for (i, g) in plan.groups.into_iter().enumerate() {
+        let (entry, aoi, opts, reader) = (entry.clone(), aoi.clone(), opts.clone(), reader.clone());
+        tasks.spawn(async move { (i, subset_group(&entry, &g, &aoi, &opts, &reader).await) });
     }
-    let mut first = reader.fetch(url, &wants).await?;
-    let mut selected: Vec<(Vec<u64>, Vec<f64>, Vec<f64>, Option<Vec<f64>>)> = Vec::new();
-    let in_box = bbox_test(aoi);
-    for (g, rows) in plan.groups.iter().zip(&candidates) {
-        let lat = first.f64s(&id, array(&g.geo.latitude)?, rows)?;
-        let lon = first.f64s(&id, array(&g.geo.longitude)?, rows)?;
-        let time = match (filter_time, &g.geo.time) {
-            (true, Some(t)) => {
-                let a = array(t)?;
-                let units = time_units(a);
-                let v = first.f64s(&id, a, rows)?;
-                Some(v.into_iter().map(|s| units.map_or(f64::NAN, |u| u.to_unix(s))).collect::<Vec<f64>>())
-            }
-            _ => None,
-        };
-        let mut keep = (Vec::new(), Vec::new(), Vec::new(), time.as_ref().map(|_| Vec::new()));
-        for (i, &row) in rows.iter().enumerate() {
-            let (y, x) = (lat[i], lon[i]);
-            let in_time = time.as_ref().is_none_or(|t| {
-                opts.time_start.is_none_or(|s| t[i] >= s) && opts.time_end.is_none_or(|e| t[i] <= e)
-            });
-            if in_time && in_box(y, x) && aoi.contains(y, x) {
-                keep.0.push(row);
-                keep.1.push(y);
-                keep.2.push(x);
-                if let (Some(kt), Some(t)) = (keep.3.as_mut(), time.as_ref()) {
-                    kt.push(t[i]);
-                }
-            }
-        }
-        selected.push(keep);
+    let mut done: Vec<Option<GroupRows>> = (0..groups).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        let (i, result) = joined.map_err(|e| SubsetError::Read { granule: id.clone(), path: String::new(), reason: format!("group task failed: {e}") })?;
+        let (rows, fetched) = result?;
+        report.chunks += fetched.0;
+        report.floor_bytes += fetched.1;
+        done[i] = rows;
     }
-    let first_fetched = first.fetched;
-    drop(first);
-
-    // Round 2: the value columns (and time) of the selected rows.
-    let mut wants = Vec::new();
-    for (g, (rows, ..)) in plan.groups.iter().zip(&selected) {
-        let mut paths: Vec<&str> = g.columns.iter().map(|c| c.path.as_str()).collect();
-        if !filter_time {
-            paths.extend(g.geo.time.as_deref());
-        }
-        for p in paths {
-            wants.push((array(p)?, rows.as_slice()));
-        }
-    }
-    let mut second = reader.fetch(url, &wants).await?;
-    let mut table = Vec::new();
-    for (g, (rows, lat, lon, time)) in plan.groups.iter().zip(selected) {
-        if rows.is_empty() {
-            continue;
-        }
-        let time = match (time, &g.geo.time) {
-            (Some(t), _) => t.into_iter().map(Some).collect(),
-            (None, Some(t)) => {
-                let a = array(t)?;
-                let units = time_units(a);
-                second.f64s(&id, a, &rows)?.into_iter().map(|s| units.map(|u| u.to_unix(s))).collect()
-            }
-            (None, None) => vec![None; rows.len()],
-        };
-        let mut columns = Vec::new();
-        for c in &g.columns {
-            if [&g.geo.latitude, &g.geo.longitude].contains(&&c.path) || g.geo.time.as_ref() == Some(&c.path) {
-                continue;
-            }
-            let a = array(&c.path)?;
-            columns.push((c.name.clone(), second.column(&id, a, &rows, missing_value(a))?));
-        }
-        report.points += rows.len() as u64;
-        table.push(GroupRows {
-            granule: id.clone(),
-            track: track_id(&id, &g.geo.group),
-            group: g.geo.group.clone(),
-            rows,
-            lat,
-            lon,
-            time,
-            columns,
-        });
-    }
+    let table: Vec<GroupRows> = done.into_iter().flatten().collect();
+    report.points = table.iter().map(|t| t.rows.len() as u64).sum();
     let stats = reader.stats();
-    report.chunks = first_fetched.0 + second.fetched.0;
-    report.floor_bytes = first_fetched.1 + second.fetched.1;
     report.bytes_read = stats.bytes;
     report.requests = stats.requests;
     report.round_trips = stats.round_trips;
     Ok((report, table))
+}
+
+/// One group's points: round 1 fetches the coordinates (and time, when filtering by it) of its
+/// candidate rows, the exact test keeps those in the area (and time range), round 2 fetches the
+/// value columns (and time) of the kept rows. Also gives the chunks fetched and their bytes.
+async fn subset_group(
+    entry: &CatalogEntry,
+    g: &GroupPlan,
+    aoi: &Aoi,
+    opts: &SubsetOptions,
+    reader: &Reader,
+) -> Result<(Option<GroupRows>, (u64, u64)), SubsetError> {
+    let id = entry.info.id.as_str();
+    let url = entry.manifest.url.as_str();
+    let array = |path: &str| {
+        entry.manifest.array(path).ok_or_else(|| SubsetError::Read { granule: id.to_string(), path: path.into(), reason: "not in the manifest".into() })
+    };
+    let filter_time = opts.time_start.is_some() || opts.time_end.is_some();
+
+    // Round 1.
+    let candidates: Vec<u64> = g.candidates.iter().flat_map(|r| r.clone()).collect();
+    let mut wants = vec![(array(&g.geo.latitude)?, candidates.as_slice()), (array(&g.geo.longitude)?, candidates.as_slice())];
+    if let (true, Some(t)) = (filter_time, &g.geo.time) {
+        wants.push((array(t)?, candidates.as_slice()));
+    }
+    let mut first = reader.fetch(url, &wants).await?;
+    let lat = first.f64s(id, array(&g.geo.latitude)?, &candidates)?;
+    let lon = first.f64s(id, array(&g.geo.longitude)?, &candidates)?;
+    let time = match (filter_time, &g.geo.time) {
+        (true, Some(t)) => {
+            let a = array(t)?;
+            let units = time_units(a);
+            let v = first.f64s(id, a, &candidates)?;
+            Some(v.into_iter().map(|s| units.map_or(f64::NAN, |u| u.to_unix(s))).collect::<Vec<f64>>())
+        }
+        _ => None,
+    };
+    let mut fetched = first.fetched;
+    drop(first);
+    let in_box = bbox_test(aoi);
+    let (mut rows, mut keep_lat, mut keep_lon, mut keep_time) = (Vec::new(), Vec::new(), Vec::new(), time.as_ref().map(|_| Vec::new()));
+    for (i, &row) in candidates.iter().enumerate() {
+        let (y, x) = (lat[i], lon[i]);
+        let in_time = time.as_ref().is_none_or(|t| opts.time_start.is_none_or(|s| t[i] >= s) && opts.time_end.is_none_or(|e| t[i] <= e));
+        if in_time && in_box(y, x) && aoi.contains(y, x) {
+            rows.push(row);
+            keep_lat.push(y);
+            keep_lon.push(x);
+            if let (Some(kt), Some(t)) = (keep_time.as_mut(), time.as_ref()) {
+                kt.push(t[i]);
+            }
+        }
+    }
+    if rows.is_empty() {
+        return Ok((None, fetched));
+    }
+
+    // Round 2.
+    let mut paths: Vec<&str> = g.columns.iter().map(|c| c.path.as_str()).collect();
+    if !filter_time {
+        paths.extend(g.geo.time.as_deref());
+    }
+    let wants = paths.iter().map(|p| Ok((array(p)?, rows.as_slice()))).collect::<Result<Vec<_>, SubsetError>>()?;
+    let mut second = reader.fetch(url, &wants).await?;
+    let time = match (keep_time, &g.geo.time) {
+        (Some(t), _) => t.into_iter().map(Some).collect(),
+        (None, Some(t)) => {
+            let a = array(t)?;
+            let units = time_units(a);
+            second.f64s(id, a, &rows)?.into_iter().map(|s| units.map(|u| u.to_unix(s))).collect()
+        }
+        (None, None) => vec![None; rows.len()],
+    };
+    let mut columns = Vec::new();
+    for c in &g.columns {
+        if [&g.geo.latitude, &g.geo.longitude].contains(&&c.path) || g.geo.time.as_ref() == Some(&c.path) {
+            continue;
+        }
+        let a = array(&c.path)?;
+        columns.push((c.name.clone(), second.column(id, a, &rows, missing_value(a))?));
+    }
+    fetched.0 += second.fetched.0;
+    fetched.1 += second.fetched.1;
+    Ok((
+        Some(GroupRows {
+            granule: id.to_string(),
+            track: track_id(id, &g.geo.group),
+            group: g.geo.group.clone(),
+            rows,
+            lat: keep_lat,
+            lon: keep_lon,
+            time,
+            columns,
+        }),
+        fetched,
+    ))
 }
 
 /// Open the catalog and list its granules.
@@ -355,7 +372,7 @@ pub async fn run_subset<W: Write + Send>(
         let granule = id.clone();
         let task = tokio::spawn(async move {
             let run = async {
-                let entry = catalog.read_selected(&id, &|geo| selection(geo, opts.vars.as_deref())).await?;
+                let entry = Arc::new(catalog.read_selected(&id, &|geo| selection(geo, opts.vars.as_deref())).await?);
                 let cells = {
                     let mut cache = cells_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     match cache.get(&entry.h3_resolution) {
@@ -369,7 +386,7 @@ pub async fn run_subset<W: Write + Send>(
                         }
                     }
                 };
-                subset_granule(&entry, &aoi, &cells, &opts).await
+                subset_granule(entry, aoi.clone(), &cells, opts.clone()).await
             };
             match run.await {
                 Ok(done) => done,

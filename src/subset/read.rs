@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow::array::{ArrayRef, ArrowPrimitiveType, PrimitiveArray};
 use arrow::buffer::NullBuffer;
@@ -40,11 +40,11 @@ enum Stored<'a> {
     Raw(Cow<'a, [u8]>),
 }
 
-/// Opens each file of a granule once and counts what was read from it.
+/// Opens each file of a granule once, for all its groups, and counts what was read from it.
 pub(super) struct Reader {
     granule: String,
     options: SourceOptions,
-    sources: HashMap<String, Arc<dyn ByteSource>>,
+    sources: Mutex<HashMap<String, Arc<dyn ByteSource>>>,
 }
 
 /// Rows in a chunk of `array` (its first chunk dimension; the whole array when inline).
@@ -57,28 +57,29 @@ fn rows_per_chunk(array: &ArrayMeta) -> Option<u64> {
 
 impl Reader {
     pub(super) fn new(granule: &str, options: SourceOptions) -> Reader {
-        Reader { granule: granule.to_string(), options, sources: HashMap::new() }
+        Reader { granule: granule.to_string(), options, sources: Mutex::default() }
     }
 
     fn fail(&self, array: &ArrayMeta, reason: String) -> SubsetError {
         SubsetError::Read { granule: self.granule.clone(), path: array.path.clone(), reason }
     }
 
-    fn source(&mut self, url: &str) -> Result<Arc<dyn ByteSource>, SubsetError> {
-        if let Some(s) = self.sources.get(url) {
+    fn source(&self, url: &str) -> Result<Arc<dyn ByteSource>, SubsetError> {
+        let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = sources.get(url) {
             return Ok(s.clone());
         }
         let s: Arc<dyn ByteSource> = Arc::from(
             source::open(url, &self.options)
                 .map_err(|e| SubsetError::Fetch { granule: self.granule.clone(), source: e.into() })?,
         );
-        self.sources.insert(url.to_string(), s.clone());
+        sources.insert(url.to_string(), s.clone());
         Ok(s)
     }
 
     /// Requests, bytes and round trips over every file read so far.
     pub(super) fn stats(&self) -> StatsSnapshot {
-        self.sources.values().map(|s| s.stats().snapshot()).sum()
+        self.sources.lock().unwrap_or_else(PoisonError::into_inner).values().map(|s| s.stats().snapshot()).sum()
     }
 
     /// Fetch (one concurrent round trip, one coalesced request set per file) and decode the chunks
@@ -86,7 +87,7 @@ impl Reader {
     ///
     /// # Errors
     /// When an array is not a readable 1-D numeric array, or a chunk cannot be fetched or decoded.
-    pub(super) async fn fetch<'a>(&mut self, url: &str, wants: &[(&'a ArrayMeta, &[u64])]) -> Result<Fetched<'a>, SubsetError> {
+    pub(super) async fn fetch<'a>(&self, url: &str, wants: &[(&'a ArrayMeta, &[u64])]) -> Result<Fetched<'a>, SubsetError> {
         let mut out = Fetched::default();
         // (array, chunk row index, chunk) of every chunk to fetch, grouped by file.
         let mut by_url: HashMap<&str, Vec<(&'a ArrayMeta, u64, Range<u64>, usize)>> = HashMap::new();
