@@ -11,6 +11,7 @@ mod output;
 mod pages;
 mod plan;
 mod read;
+mod writeback;
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -32,6 +33,7 @@ use crate::manifest::ArrayMeta;
 use crate::source::{coalesce, SourceOptions};
 use crate::spatial::{Aoi, SpatialError};
 use read::Reader;
+use writeback::WritebackFile;
 
 /// Why a subset (or one granule of it) failed.
 #[derive(Debug, thiserror::Error)]
@@ -431,7 +433,7 @@ pub fn points_writer<W: Write + Send>(out: W, aoi: &Aoi) -> PointWriter<W> {
 pub struct PointsFile {
     path: PathBuf,
     tmp: PathBuf,
-    writer: Option<PointWriter<BufWriter<File>>>,
+    writer: Option<PointWriter<BufWriter<WritebackFile>>>,
 }
 
 impl PointsFile {
@@ -444,11 +446,11 @@ impl PointsFile {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "subset.parquet".into());
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let file = File::create(&tmp).map_err(|e| SubsetError::Output { path: path.display().to_string(), reason: e.to_string() })?;
-        Ok(PointsFile { path: path.to_path_buf(), tmp, writer: Some(points_writer(BufWriter::new(file), aoi)) })
+        Ok(PointsFile { path: path.to_path_buf(), tmp, writer: Some(points_writer(BufWriter::new(WritebackFile::new(file)), aoi)) })
     }
 
     /// The writer to give [`run_subset`]. `None` once committed.
-    pub fn writer(&mut self) -> Option<&mut PointWriter<BufWriter<File>>> {
+    pub fn writer(&mut self) -> Option<&mut PointWriter<impl Write + Send>> {
         self.writer.as_mut()
     }
 
