@@ -67,11 +67,6 @@ impl PointTable {
         self.lat.len()
     }
 
-    /// Whether no point was selected.
-    pub fn is_empty(&self) -> bool {
-        self.lat.is_empty()
-    }
-
     /// Append a group's rows; columns it lacks get nulls, new columns get nulls for earlier rows.
     pub fn append(&mut self, rows: GroupRows) {
         let (before, n) = (self.len(), rows.lat.len());
@@ -250,26 +245,18 @@ impl<W: Write + Send> PointWriter<W> {
     /// row group's worth of points is pending (or at the `last` drain). After a failure the
     /// writer is broken: the file would have a partial row group.
     fn drain(&mut self, last: bool) -> Result<(), WriteFailure> {
-        let done = match self.state.take() {
-            Some(Stream::Idle(out)) if last || self.pending.len() >= ROW_GROUP => {
-                OpenFile::open(out, self.pending.value_columns()).map(|f| Stream::Open(Box::new(f)))
+        let broken = || WriteFailure::Parquet(ParquetError::General("the output failed before".into()));
+        let mut file = match self.state.take().ok_or_else(broken)? {
+            Stream::Idle(out) if last || self.pending.len() >= ROW_GROUP => Box::new(OpenFile::open(out, self.pending.value_columns())?),
+            idle @ Stream::Idle(_) => {
+                self.state = Some(idle);
+                return Ok(());
             }
-            Some(Stream::Open(mut file)) => file.drain(&mut self.pending, &mut self.written, last).map(|()| Stream::Open(file)),
-            Some(idle) => Ok(idle),
-            None => Err(WriteFailure::Parquet(ParquetError::General("the output failed before".into()))),
+            Stream::Open(file) => file,
         };
-        self.state = Some(done?);
-        match &mut self.state {
-            // Just opened: what is pending goes in now.
-            Some(Stream::Open(file)) if !self.pending.is_empty() => {
-                let done = file.drain(&mut self.pending, &mut self.written, last);
-                if done.is_err() {
-                    self.state = None;
-                }
-                done
-            }
-            _ => Ok(()),
-        }
+        file.drain(&mut self.pending, &mut self.written, last)?;
+        self.state = Some(Stream::Open(file));
+        Ok(())
     }
 
     /// Write what is pending and close the file; gives back the writer it was written to.
