@@ -86,3 +86,29 @@ async fn subset_equals_a_brute_force_oracle_and_reads_near_the_floor() {
         println!("{name}: {points} points; oracle {}", String::from_utf8_lossy(&check.stdout).trim());
     }
 }
+
+/// A catalog directory that does not exist, or holds no indexed granule, is an error naming it
+/// (exit 1), not an empty subset; no output file is left behind.
+#[test]
+fn a_missing_or_empty_catalog_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let missing = dir.path().join("missing");
+    for (catalog, why) in [(&missing, "no such directory"), (&empty, "no indexed granules")] {
+        let output = dir.path().join("out.parquet");
+        let run = Command::new(env!("CARGO_BIN_EXE_vz"))
+            .args(["subset", "--aoi"])
+            .arg(repo().join("fixtures/greenland.geojson"))
+            .arg("--manifests")
+            .arg(catalog)
+            .arg("-o")
+            .arg(&output)
+            .output()
+            .expect("run vz subset");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(why) && stderr.contains(&*catalog.display().to_string()), "{stderr}");
+        assert!(!output.exists(), "an output was written for {}", catalog.display());
+    }
+}

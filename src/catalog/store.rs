@@ -82,8 +82,12 @@ impl CatalogStore {
     /// Ids of the completely indexed granules, sorted.
     ///
     /// # Errors
-    /// When the catalog root cannot be listed.
+    /// When the catalog root cannot be listed, or is a local directory that does not exist.
     pub async fn granules(&self) -> Result<Vec<String>, CatalogReadError> {
+        // A local store lists a missing directory as empty: say so rather than find nothing.
+        if self.local.as_ref().is_some_and(|r| !r.is_dir()) {
+            return Err(CatalogReadError { file: self.display.clone(), reason: "no such directory".into() });
+        }
         let prefix = self.root.clone().join("granules");
         let listed: Vec<_> = self.store.list(Some(&prefix)).try_collect().await.map_err(|e| CatalogReadError {
             file: format!("{}/granules", self.display),
