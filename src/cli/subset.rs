@@ -83,8 +83,8 @@ pub async fn run(args: SubsetArgs) -> anyhow::Result<u8> {
         return plan(&args, &aoi, &opts).await;
     }
     let started = Instant::now();
-    let (ids, _) = open_catalog(&opts).await?;
-    let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(ids.len() as u64) };
+    let listed = open_catalog(&opts).await?;
+    let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(listed.0.len() as u64) };
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} granules {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -104,7 +104,7 @@ pub async fn run(args: SubsetArgs) -> anyhow::Result<u8> {
     // Points are written as granules finish; the file appears under its name only when complete.
     let mut file = PointsFile::create(&args.output, &aoi)?;
     let writer = file.writer().context("the output file is already written")?;
-    let granules = run_subset(&aoi, &opts, &progress, writer).await.map_err(|e| e.at(&args.output.display().to_string()))?;
+    let granules = run_subset(&aoi, &opts, listed, &progress, writer).await.map_err(|e| e.at(&args.output.display().to_string()))?;
     let points = writer.len();
     file.commit()?;
     bar.finish_and_clear();

@@ -18,7 +18,7 @@ use super::http::text_response;
 use super::ServeState;
 use crate::catalog::TimeUnits;
 use crate::spatial::Aoi;
-use crate::subset::{points_writer, run_subset};
+use crate::subset::{open_catalog, points_writer, run_subset};
 
 fn utc_seconds(name: &str, text: &str) -> Result<f64, String> {
     TimeUnits::parse(&format!("seconds since {text}"))
@@ -67,7 +67,8 @@ pub(crate) async fn handle(State(state): State<Arc<ServeState>>, req: Request) -
         return text_response(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
     };
     let mut writer = points_writer(Vec::new(), &aoi);
-    let granules = match run_subset(&aoi, &opts, &|_| {}, &mut writer).await {
+    let run = async { run_subset(&aoi, &opts, open_catalog(&opts).await?, &|_| {}, &mut writer).await };
+    let granules = match run.await {
         Ok(r) => r,
         Err(e) => return text_response(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };

@@ -5,7 +5,8 @@
 //! → per geolocated group, concurrently: their latitude/longitude chunks are fetched (one
 //! coalesced round trip per file) and decoded → exact point-in-polygon → selected rows → the
 //! chunks of the requested arrays holding those rows are fetched (a second round trip) and
-//! decoded → one GeoParquet of points. Nothing else is read: the bytes read are the floor the catalog allows.
+//! decoded → one GeoParquet of points. Nothing else is read: the bytes read are the floor the
+//! catalog allows.
 
 mod output;
 mod pages;
@@ -201,9 +202,9 @@ pub fn summarize_plan(entry: &CatalogEntry, plan: &GranulePlan, gap: u64) -> Gra
 }
 
 /// Subset one granule. Each geolocated group is its own task (two rounds of chunk reads, the
-/// exact point-in-polygon test in between), so one granule's decoding spreads over every core:
-/// with granules as the only unit, the last one or two of a run left a core idle for most of a
-/// granule's time. The groups share the granule's open files.
+/// exact point-in-polygon test in between), so one granule's decoding can spread over every core:
+/// traced, the last granule of a run had its groups on both workers, where as one task it kept
+/// one core while the other waited. The groups share the granule's open files.
 ///
 /// # Errors
 /// When an array cannot be read or a `--vars` name does not exist.
@@ -351,21 +352,22 @@ pub async fn open_catalog(opts: &SubsetOptions) -> Result<(Vec<String>, CatalogS
     Ok((ids, catalog))
 }
 
-/// Subset every granule of the catalog into `out`, `concurrency` granules at a time, reading
-/// them concurrently while the points of the finished ones (in catalog order) are written.
-/// `progress` is called after each granule, in catalog order. Returns the per-granule reports.
+/// Subset the granules `ids` of `catalog` (as [`open_catalog`] lists them) into `out`,
+/// `concurrency` granules at a time, reading them concurrently while the points of the finished
+/// ones (in catalog order) are written. `progress` is called after each granule, in catalog
+/// order. Returns the per-granule reports.
 ///
 /// # Errors
-/// When the catalog cannot be listed, the AOI not covered or the output not written; per-granule
-/// failures (a granule whose columns do not fit the output included) are reported in
-/// [`GranuleSubset::error`] instead.
+/// When the AOI cannot be covered or the output not written; per-granule failures (a granule
+/// whose columns do not fit the output included) are reported in [`GranuleSubset::error`]
+/// instead.
 pub async fn run_subset<W: Write + Send>(
     aoi: &Aoi,
     opts: &SubsetOptions,
+    (ids, catalog): (Vec<String>, CatalogStore),
     progress: &(dyn Fn(&GranuleSubset) + Sync),
     out: &mut PointWriter<W>,
 ) -> Result<Vec<GranuleSubset>, SubsetError> {
-    let (ids, catalog) = open_catalog(opts).await?;
     let catalog = Arc::new(catalog);
     let (aoi, opts_shared) = (Arc::new(aoi.clone()), Arc::new(opts.clone()));
     // A blocking lock, not an async one: releasing an async lock wakes the next waiter onto the
