@@ -31,6 +31,7 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -200,7 +201,17 @@ def main(argv=None):
     granules = sorted(glob.glob(os.path.join(a.data, "atl06", "*.h5")))
     if not granules:
         raise SystemExit("no granules in %s/atl06 (run bench/make_data.sh)" % a.data)
+    # The work directory (each tool's output, the bbox index, the S3 run's catalog and log) is
+    # ~0.4 GB a run: removed at the end.
     work = tempfile.mkdtemp(prefix="vz-subset-bench-")
+    try:
+        compare(a, granules, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def compare(a, granules, work):
+    """The side-by-side runs (and the S3 run) of `main`, in `work`."""
     catalog = os.path.join(a.data, "subset-catalog")
     # --force: the catalog is written by this vz (its format, compression included, is part of
     # what is measured), not kept from an older build.
