@@ -33,7 +33,7 @@ use parquet::schema::types::ColumnDescPtr;
 type Result<T> = std::result::Result<T, ParquetError>;
 
 /// Bytes of one 2-D WKB point.
-pub(super) const POINT_WKB: usize = 21;
+const POINT_WKB: usize = 21;
 
 /// One Parquet leaf column of a row group being written: its data pages so far, with what the
 /// chunk's metadata needs (sizes, value and null counts, encodings, min and max).
