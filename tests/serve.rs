@@ -210,3 +210,29 @@ async fn vz_serve_binary_holds_up_under_load_with_flat_memory() {
         Err(e) => std::panic::resume_unwind(e),
     }
 }
+
+/// A served catalog without granules has no points: `POST /subset` answers an empty GeoParquet
+/// (200, `X-Vz-Points: 0`), not an error (`vz subset` on the command line refuses it instead).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_catalog_serves_empty_subsets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = ServeOptions { access_log: false, ..ServeOptions::default() };
+    let state = Arc::new(ServeState::open(&dir.path().display().to_string(), &Default::default(), options).await.expect("open catalog"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let aoi = std::fs::read(repo().join("fixtures/greenland.geojson")).expect("aoi");
+    let mut s = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let head = format!("POST /subset HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n", aoi.len());
+    s.write_all(head.as_bytes()).await.expect("write");
+    s.write_all(&aoi).await.expect("write");
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).await.expect("read");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200"), "{}", text.lines().next().unwrap_or_default());
+    assert!(text.to_ascii_lowercase().contains("x-vz-points: 0"), "{text}");
+    let body = &answer[answer.windows(4).position(|w| w == b"\r\n\r\n").expect("headers") + 4..];
+    let reader = parquet::file::reader::SerializedFileReader::new(bytes::Bytes::copy_from_slice(body)).expect("a Parquet file");
+    assert_eq!(parquet::file::reader::FileReader::metadata(&reader).file_metadata().num_rows(), 0);
+    server.abort();
+}
