@@ -16,7 +16,7 @@ mod time;
 
 pub use decode::{decode_entry, decode_entry_selected, CatalogReadError, Selection};
 pub use encode::{encode_arrays, encode_chunks, encode_granule, CatalogError, ParquetFile};
-pub(crate) use encode::{utc, wkb_field, WriteFailure};
+pub(crate) use encode::{micros, utc, wkb_field, WriteFailure};
 pub use store::{CatalogStore, PreviousEntry};
 pub use entry::{CatalogEntry, ChunkSpatial, GeolocationInfo, GranuleInfo};
 pub use time::TimeUnits;

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::exit;
 use super::s3::S3Args;
 use super::render::{bytes, out};
-use crate::catalog::TimeUnits;
+use crate::catalog::{CatalogStore, TimeUnits};
 use crate::source::SourceOptions;
 use crate::spatial::Aoi;
 use crate::subset::{open_catalog, plan_granule, run_subset, selection, summarize_plan, GranuleSubset, PointsFile, SubsetOptions};
@@ -83,7 +83,7 @@ pub async fn run(args: SubsetArgs) -> anyhow::Result<u8> {
         return plan(&args, &aoi, &opts).await;
     }
     let started = Instant::now();
-    let listed = open_catalog(&opts).await?;
+    let listed = indexed_catalog(&opts).await?;
     let bar = if args.json { ProgressBar::hidden() } else { ProgressBar::new(listed.0.len() as u64) };
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} granules {msg}")
@@ -141,8 +141,18 @@ pub async fn run(args: SubsetArgs) -> anyhow::Result<u8> {
     Ok(if failed > 0 { exit::PARTIAL } else { exit::OK })
 }
 
-async fn plan(args: &SubsetArgs, aoi: &Aoi, opts: &SubsetOptions) -> anyhow::Result<u8> {
+/// The catalog and its granules; one without any is refused (a wrong `--manifests` would
+/// otherwise give an empty subset that looks like an AOI without points).
+async fn indexed_catalog(opts: &SubsetOptions) -> anyhow::Result<(Vec<String>, CatalogStore)> {
     let (ids, catalog) = open_catalog(opts).await?;
+    if ids.is_empty() {
+        bail!("{catalog}: no indexed granules (a catalog is what `vz index … -o DIR` writes)");
+    }
+    Ok((ids, catalog))
+}
+
+async fn plan(args: &SubsetArgs, aoi: &Aoi, opts: &SubsetOptions) -> anyhow::Result<u8> {
+    let (ids, catalog) = indexed_catalog(opts).await?;
     let mut rows = Vec::new();
     let mut cells: Option<(u8, HashSet<u64>)> = None;
     for id in ids {

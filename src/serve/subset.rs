@@ -16,9 +16,9 @@ use serde_json::json;
 
 use super::http::text_response;
 use super::ServeState;
-use crate::catalog::{CatalogStore, TimeUnits};
+use crate::catalog::TimeUnits;
 use crate::spatial::Aoi;
-use crate::subset::{points_writer, run_subset};
+use crate::subset::{open_catalog, points_writer, run_subset};
 
 fn utc_seconds(name: &str, text: &str) -> Result<f64, String> {
     TimeUnits::parse(&format!("seconds since {text}"))
@@ -69,11 +69,7 @@ pub(crate) async fn handle(State(state): State<Arc<ServeState>>, req: Request) -
     let mut writer = points_writer(Vec::new(), &aoi);
     // Listed per request, so granules indexed since the start are served. Unlike the CLI, an
     // empty catalog is not an error here: it has no points, so every subset is empty.
-    let run = async {
-        let catalog = CatalogStore::open(&opts.manifests, &opts.source)?;
-        let ids = catalog.granules().await?;
-        run_subset(&aoi, &opts, (ids, catalog), &|_| {}, &mut writer).await
-    };
+    let run = async { run_subset(&aoi, &opts, open_catalog(&opts).await?, &|_| {}, &mut writer).await };
     let granules = match run.await {
         Ok(r) => r,
         Err(e) => return text_response(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),

@@ -341,14 +341,10 @@ async fn subset_group(
 /// Open the catalog and list its granules.
 ///
 /// # Errors
-/// When the catalog cannot be listed or has no indexed granule.
+/// When the catalog cannot be listed.
 pub async fn open_catalog(opts: &SubsetOptions) -> Result<(Vec<String>, CatalogStore), SubsetError> {
     let catalog = CatalogStore::open(&opts.manifests, &opts.source)?;
     let ids = catalog.granules().await?;
-    if ids.is_empty() {
-        let reason = "no indexed granules (a catalog is what `vz index … -o DIR` writes)".to_string();
-        return Err(CatalogReadError { file: catalog.to_string(), reason }.into());
-    }
     Ok((ids, catalog))
 }
 

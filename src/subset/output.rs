@@ -19,7 +19,7 @@ use parquet::schema::types::ColumnDescPtr;
 
 use super::pages::{Encoded, Leaf, Scratch};
 use super::SubsetError;
-use crate::catalog::{utc, wkb_field, WriteFailure};
+use crate::catalog::{micros, utc, wkb_field, WriteFailure};
 
 /// One value column: its name, and the pieces the groups that have it contributed, each with the
 /// table row it starts at (rows of groups without the column are nulls).
@@ -186,7 +186,6 @@ const PAGE_ROWS: usize = 16_384;
 pub struct PointWriter<W: Write + Send> {
     extra: KeyValue,
     pending: PointTable,
-    written: usize,
     /// `None` only after a failure.
     state: Option<Stream<W>>,
 }
@@ -201,12 +200,16 @@ enum Stream<W: Write + Send> {
 impl<W: Write + Send> PointWriter<W> {
     /// A writer into `out`; `extra` is added as key-value metadata.
     pub fn new(out: W, extra: KeyValue) -> Self {
-        PointWriter { extra, pending: PointTable::default(), written: 0, state: Some(Stream::Idle(out)) }
+        PointWriter { extra, pending: PointTable::default(), state: Some(Stream::Idle(out)) }
     }
 
     /// Points pushed so far.
     pub fn len(&self) -> usize {
-        self.written + self.pending.len()
+        let encoded = match &self.state {
+            Some(Stream::Open(file)) => file.encoded,
+            _ => 0,
+        };
+        encoded + self.pending.len()
     }
 
     /// Whether no point was pushed.
@@ -245,7 +248,6 @@ impl<W: Write + Send> PointWriter<W> {
     /// row group's worth of points is pending (or at the `last` drain). After a failure the
     /// writer is broken: the file would have a partial row group.
     fn drain(&mut self, last: bool) -> Result<(), WriteFailure> {
-        let broken = || WriteFailure::Parquet(ParquetError::General("the output failed before".into()));
         let mut file = match self.state.take().ok_or_else(broken)? {
             Stream::Idle(out) if last || self.pending.len() >= ROW_GROUP => Box::new(OpenFile::open(out, self.pending.value_columns())?),
             idle @ Stream::Idle(_) => {
@@ -254,7 +256,7 @@ impl<W: Write + Send> PointWriter<W> {
             }
             Stream::Open(file) => file,
         };
-        file.drain(&mut self.pending, &mut self.written, last)?;
+        file.drain(&mut self.pending, last)?;
         self.state = Some(Stream::Open(file));
         Ok(())
     }
@@ -265,14 +267,17 @@ impl<W: Write + Send> PointWriter<W> {
     /// [`SubsetError::Output`] (without a path) when encoding or writing fails.
     pub fn finish(mut self) -> Result<W, SubsetError> {
         self.drain(true)?;
-        let Some(Stream::Open(mut file)) = self.state.take() else {
-            return Err(WriteFailure::Parquet(ParquetError::General("the output failed before".into())).into());
-        };
+        let Some(Stream::Open(mut file)) = self.state.take() else { return Err(broken().into()) };
         if file.group_rows > 0 {
             file.flush()?;
         }
         Ok(file.close(self.extra)?)
     }
+}
+
+/// What a writer that failed before answers: the file would have a partial row group.
+fn broken() -> WriteFailure {
+    WriteFailure::Parquet(ParquetError::General("the output failed before".into()))
 }
 
 /// An output file being written, row group by row group.
@@ -286,6 +291,8 @@ struct OpenFile<W: Write + Send> {
     /// are copies of the coordinates').
     leaves: Vec<Leaf>,
     group_rows: usize,
+    /// Points encoded, in written row groups and the one being filled.
+    encoded: usize,
     scratch: Scratch,
     /// Box of the points written (xmin, ymin, xmax, ymax).
     bbox: [f64; 4],
@@ -299,11 +306,10 @@ impl<W: Write + Send> OpenFile<W> {
     /// WKB `geometry` and its `bbox` covering, as the GeoParquet encoder would for that schema.
     fn open(out: W, values: Vec<(String, DataType)>) -> Result<Self, WriteFailure> {
         let pq = WriteFailure::Parquet;
-        let text = || DataType::Utf8;
         let mut fields = vec![
-            Field::new("granule", text(), false),
-            Field::new("track_id", text(), false),
-            Field::new("group", text(), false),
+            Field::new("granule", DataType::Utf8, false),
+            Field::new("track_id", DataType::Utf8, false),
+            Field::new("group", DataType::Utf8, false),
             Field::new("row", DataType::UInt64, false),
             Field::new("latitude", DataType::Float64, false),
             Field::new("longitude", DataType::Float64, false),
@@ -328,6 +334,7 @@ impl<W: Write + Send> OpenFile<W> {
             columns,
             leaves: Vec::new(),
             group_rows: 0,
+            encoded: 0,
             scratch: Scratch::default(),
             bbox: [f64::INFINITY, f64::INFINITY, f64::NEG_INFINITY, f64::NEG_INFINITY],
         };
@@ -341,9 +348,8 @@ impl<W: Write + Send> OpenFile<W> {
         self.group_rows = 0;
     }
 
-    /// Encode `pending`'s whole pages (everything when `last`), writing each row group as it fills;
-    /// `written` counts the points taken.
-    fn drain(&mut self, pending: &mut PointTable, written: &mut usize, last: bool) -> Result<(), WriteFailure> {
+    /// Encode `pending`'s whole pages (everything when `last`), writing each row group as it fills.
+    fn drain(&mut self, pending: &mut PointTable, last: bool) -> Result<(), WriteFailure> {
         loop {
             let (room, n) = (ROW_GROUP - self.group_rows, pending.len());
             if n == 0 || (n < room && n < PAGE_ROWS && !last) {
@@ -351,7 +357,6 @@ impl<W: Write + Send> OpenFile<W> {
             }
             let part = pending.split_front(room.min(n));
             self.encode(&part)?;
-            *written += part.len();
             if self.group_rows == ROW_GROUP {
                 self.flush()?;
             }
@@ -374,7 +379,7 @@ impl<W: Write + Send> OpenFile<W> {
                 None => Ok(new_null_array(t, n)),
             })
             .collect::<Result<_, _>>()?;
-        let micros: Vec<i64> = part.time.iter().map(|t| t.map_or(0, |s| (s * 1e6).round() as i64)).collect();
+        let micros: Vec<i64> = part.time.iter().map(|t| t.map_or(0, micros)).collect();
         let time_valid: Option<NullBuffer> =
             part.time.iter().any(Option::is_none).then(|| part.time.iter().map(Option::is_some).collect());
         let s = &mut self.scratch;
@@ -400,6 +405,7 @@ impl<W: Write + Send> OpenFile<W> {
             geometry.wkb_points(&part.lon[r.clone()], &part.lat[r.clone()], s).map_err(pq)?;
         }
         self.group_rows += n;
+        self.encoded += n;
         Ok(())
     }
 
