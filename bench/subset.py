@@ -224,9 +224,15 @@ def compare(a, granules, work):
 
     spec = {"granules": granules, "aoi": a.aoi, "index": index_path}
     tools = ("vz", "naive", "perchunk") + (("vz-base",) if a.vz_base else ())
-    times = {t: [] for t in tools}
+    # `--plan` reads the catalog and plans, nothing else: the catalog read on its own.
+    plans = ("vz-plan",) + (("vz-base-plan",) if a.vz_base else ())
+    times = {t: [] for t in tools + plans}
     points, report = {}, None
     for i in range(a.runs + 1):
+        for tool in plans:
+            r = run_vz(a.vz if tool == "vz-plan" else a.vz_base, ["subset", "--aoi", a.aoi, "--manifests", catalog, "--plan", "--json"])
+            if i > 0:
+                times[tool].append(r["seconds"])
         for tool in tools:
             out = os.path.join(work, "%s.parquet" % tool)
             if tool in ("vz", "vz-base"):
@@ -258,6 +264,7 @@ def compare(a, granules, work):
           % (len(granules), os.path.basename(a.aoi), points["vz"], a.runs))
     for t in tools:
         print("  %-9s %8.3f s   %6.1fx vz" % (t, med[t], med[t] / med["vz"]))
+    print("  catalog read and plan alone (--plan): %s" % ", ".join("%s %.3f s" % (t, med[t]) for t in plans))
     print("  vz read %.2f MB (floor %.2f MB) = %.1f%% of the %.1f MB whole arrays, %d requests"
           % (report["bytes_read"] / 1e6, report["floor_bytes"] / 1e6, 100.0 * report["bytes_read"] / whole,
              whole / 1e6, report["requests"]))

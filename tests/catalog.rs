@@ -180,3 +180,53 @@ async fn the_catalog_reads_back_to_the_manifests_it_was_written_from() {
     }
     println!("{} granules, {chunks} chunks read back from the catalog exactly", all.len());
 }
+
+/// The subset index `vz index` writes beside the tables decodes to exactly the entry the tables
+/// give for the same selection (what `vz subset` reads, and every array with its shapes), and a
+/// damaged one is an error, never a panic.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_subset_index_reads_back_as_the_tables_do() {
+    use vz::catalog::{decode_entry_selected, decode_subset_index, Selection, SUBSET_INDEX};
+    let mut all = read_granule_list(&repo().join("fixtures/granules.txt")).expect("fixtures/granules.txt");
+    all.extend(real_icesat2());
+    let out = tempfile::tempdir().expect("tempdir");
+    let opts = IndexOptions { output: out.path().display().to_string(), ..Default::default() };
+    index_granules(&all, &opts, &|_| {}).await.expect("index");
+    let read = |table: &str, id: &str, ext: &str| bytes::Bytes::from(std::fs::read(out.path().join(table).join(format!("{id}.{ext}"))).expect("catalog file"));
+    let (mut tagged, mut checked) = (0, 0);
+    for location in &all {
+        let id = granule_id(location);
+        let index = read(SUBSET_INDEX, &id, "vzs");
+        let whole = vz::catalog::decode_entry(&id, read("granules", &id, "parquet"), read("arrays", &id, "parquet"), read("chunks", &id, "parquet"))
+            .expect("tables");
+        let arrays: std::collections::HashSet<String> = whole.manifest.arrays.iter().map(|a| a.path.clone()).collect();
+        let subset = |geo: &[vz::catalog::GeolocationInfo]| vz::subset::selection(geo, None);
+        let everything = |_: &[vz::catalog::GeolocationInfo]| Selection { footprints: arrays.clone(), arrays: arrays.clone() };
+        for select in [&subset as &(dyn Fn(&[vz::catalog::GeolocationInfo]) -> Selection + Send + Sync), &everything] {
+            let tables = decode_entry_selected(&id, read("granules", &id, "parquet"), read("arrays", &id, "parquet"), read("chunks", &id, "parquet"), select)
+                .expect("tables");
+            let fast = decode_subset_index(&id, &index, select).expect("subset index");
+            assert!(fast == tables, "{id}: the subset index decodes differently from the tables");
+            tagged += fast.spatial.values().map(|(_, s)| s.iter().filter(|c| !c.h3.is_empty()).count()).sum::<usize>();
+            checked += fast.manifest.chunk_count();
+        }
+        assert!(decode_subset_index("another", &index, &subset).is_err(), "{id}: read as another granule's");
+    }
+    assert!(tagged > 0, "no chunk kept its H3 cells: the test would prove little");
+    println!("{} granules: {checked} chunks ({tagged} with shapes) equal through the subset index", all.len());
+
+    // Damage: every truncation and a byte set to 0xFF across one file give an error or an entry.
+    let id = granule_id(&all[0]);
+    let index = read(SUBSET_INDEX, &id, "vzs").to_vec();
+    let select = |geo: &[vz::catalog::GeolocationInfo]| vz::subset::selection(geo, None);
+    let stride = (index.len() / 3000).max(1);
+    for cut in (0..index.len()).step_by(stride) {
+        let e = decode_subset_index(&id, &index[..cut], &select).expect_err("a truncated index decodes");
+        assert!(e.to_string().contains(&format!("{SUBSET_INDEX}/{id}.vzs")), "{e}");
+    }
+    for at in (0..index.len()).step_by(stride) {
+        let mut bad = index.clone();
+        bad[at] = 0xFF;
+        let _ = decode_subset_index(&id, &bad, &select);
+    }
+}

@@ -85,6 +85,22 @@ async fn subset_equals_a_brute_force_oracle_and_reads_near_the_floor() {
         );
         println!("{name}: {points} points; oracle {}", String::from_utf8_lossy(&check.stdout).trim());
     }
+
+    // Without the subset index (a catalog of an older vz) the tables are read: the same file.
+    std::fs::remove_dir_all(catalog.join(vz::catalog::SUBSET_INDEX)).expect("remove the subset index");
+    let from_tables = dir.path().join("greenland-tables.parquet");
+    let run = Command::new(env!("CARGO_BIN_EXE_vz"))
+        .args(["subset", "--aoi"])
+        .arg(repo().join("fixtures/greenland.geojson"))
+        .arg("--manifests")
+        .arg(&catalog)
+        .arg("-o")
+        .arg(&from_tables)
+        .output()
+        .expect("run vz subset");
+    assert!(run.status.success(), "vz subset from the tables failed: {}", String::from_utf8_lossy(&run.stderr));
+    let read = |p: &std::path::Path| std::fs::read(p).expect("subset output");
+    assert!(read(&from_tables) == read(&dir.path().join("greenland.parquet")), "the tables and the subset index give different subsets");
 }
 
 /// A catalog directory that does not exist, or holds no indexed granule, is an error naming it

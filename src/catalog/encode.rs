@@ -52,14 +52,24 @@ pub enum CatalogError {
         #[source]
         source: geoarrow_schema::error::GeoArrowError,
     },
+    /// The subset index could not serialise a value (a bug: the model serialises).
+    #[error("{granule}: subset index: {source}")]
+    Json {
+        granule: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A value does not fit the subset index's lengths.
+    #[error("{granule}: subset index: {what} does not fit the layout")]
+    TooLarge { granule: String, what: &'static str },
 }
 
-/// One encoded table file.
+/// One encoded file of a granule.
 #[derive(Clone, Debug)]
-pub struct ParquetFile {
-    /// Table name (`granules`, `arrays`, `chunks`).
+pub struct CatalogFile {
+    /// Table name (`granules`, `arrays`, `chunks`), or [`SUBSET_INDEX`](super::SUBSET_INDEX).
     pub table: &'static str,
-    /// The Parquet file.
+    /// The file's bytes.
     pub bytes: Bytes,
     /// Rows written.
     pub rows: usize,
@@ -172,14 +182,14 @@ fn to_parquet(
     batch: RecordBatch,
     geometry: bool,
     row_group: usize,
-) -> Result<ParquetFile, CatalogError> {
+) -> Result<CatalogFile, CatalogError> {
     let granule = e.info.id.clone();
     let rows = batch.num_rows();
     let bytes = parquet_bytes(&batch, geometry, vz_metadata(e), row_group).map_err(|f| match f {
         WriteFailure::Parquet(source) => CatalogError::Parquet { granule, table, source },
         WriteFailure::GeoArrow(source) => CatalogError::GeoArrow { granule, table, source },
     })?;
-    Ok(ParquetFile { table, bytes: Bytes::from(bytes), rows })
+    Ok(CatalogFile { table, bytes: Bytes::from(bytes), rows })
 }
 
 fn batch(e: &CatalogEntry, table: &'static str, schema: Schema, columns: Vec<ArrayRef>) -> Result<RecordBatch, CatalogError> {
@@ -191,7 +201,7 @@ fn batch(e: &CatalogEntry, table: &'static str, schema: Schema, columns: Vec<Arr
 ///
 /// # Errors
 /// When Arrow or Parquet encoding fails.
-pub fn encode_chunks(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
+pub fn encode_chunks(e: &CatalogEntry) -> Result<CatalogFile, CatalogError> {
     struct Row<'a> {
         sort: (u64, &'a str, &'a [u64]),
         array: &'a str,
@@ -328,7 +338,7 @@ pub fn encode_chunks(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
 ///
 /// # Errors
 /// When Arrow or Parquet encoding fails.
-pub fn encode_arrays(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
+pub fn encode_arrays(e: &CatalogEntry) -> Result<CatalogFile, CatalogError> {
     let list_u64 = || ListBuilder::new(UInt64Builder::new());
     let (mut granule, mut path, mut group, mut dtype, mut layout) =
         (StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new(), StringBuilder::new());
@@ -434,7 +444,7 @@ pub fn encode_arrays(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
 ///
 /// # Errors
 /// When Arrow or Parquet encoding fails.
-pub fn encode_granule(e: &CatalogEntry) -> Result<ParquetFile, CatalogError> {
+pub fn encode_granule(e: &CatalogEntry) -> Result<CatalogFile, CatalogError> {
     let m = &e.manifest;
     let one_str = |v: Option<&str>| {
         let mut b = StringBuilder::new();

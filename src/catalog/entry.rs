@@ -21,7 +21,7 @@ pub struct ChunkSpatial {
 }
 
 /// One geolocated group of the granule.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GeolocationInfo {
     /// Group path.
     pub group: String,
@@ -47,7 +47,7 @@ pub struct GranuleInfo {
 }
 
 /// A granule's manifest plus its spatial tagging: everything the catalog stores about it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CatalogEntry {
     /// File facts.
     pub info: GranuleInfo,

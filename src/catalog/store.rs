@@ -14,8 +14,18 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use futures::TryStreamExt;
 
 use super::decode::{decode_entry, decode_entry_selected, CatalogReadError, Selection};
-use super::{CatalogEntry, GeolocationInfo, ParquetFile};
+use super::subset_index::{decode_subset_index, SUBSET_INDEX};
+use super::{CatalogEntry, CatalogFile, GeolocationInfo};
 use crate::source::{GranuleLocation, SourceError, SourceOptions};
+
+/// A granule's file name in `table`'s directory.
+fn file_name(table: &str, granule: &str) -> String {
+    if table == SUBSET_INDEX {
+        format!("{granule}.vzs")
+    } else {
+        format!("{granule}.parquet")
+    }
+}
 
 /// The catalog root.
 pub struct CatalogStore {
@@ -51,32 +61,47 @@ impl CatalogStore {
     }
 
     fn path(&self, table: &str, granule: &str) -> Path {
-        self.root.clone().join(table).join(format!("{granule}.parquet"))
+        self.root.clone().join(table).join(file_name(table, granule))
     }
 
-    /// Write one table file of a granule.
+    /// Write one file of a granule.
     ///
     /// # Errors
     /// When the store refuses the write.
-    pub async fn put(&self, granule: &str, file: &ParquetFile) -> Result<(), SourceError> {
+    pub async fn put(&self, granule: &str, file: &CatalogFile) -> Result<(), SourceError> {
         let path = self.path(file.table, granule);
         self.store.put(&path, PutPayload::from_bytes(file.bytes.clone())).await.map_err(|source| SourceError::Write {
-            location: format!("{}/{}/{granule}.parquet", self.display, file.table),
+            location: format!("{}/{}/{}", self.display, file.table, file_name(file.table, granule)),
             source,
         })?;
         Ok(())
     }
 
     async fn get(&self, table: &str, granule: &str) -> Result<Bytes, CatalogReadError> {
-        let fail = |reason: String| CatalogReadError { file: format!("{}/{table}/{granule}.parquet", self.display), reason };
+        self.get_if_present(table, granule).await?.ok_or_else(|| CatalogReadError {
+            file: format!("{}/{table}/{}", self.display, file_name(table, granule)),
+            reason: "not found".into(),
+        })
+    }
+
+    /// A granule's file of `table`, or `None` when there is none.
+    async fn get_if_present(&self, table: &str, granule: &str) -> Result<Option<Bytes>, CatalogReadError> {
+        let fail = |reason: String| CatalogReadError { file: format!("{}/{table}/{}", self.display, file_name(table, granule)), reason };
         if let Some(root) = &self.local {
             // Read on the calling task: a catalog file is a few hundred KiB from the page cache,
             // where object_store's local store makes two hops to its blocking pool per file.
-            let path = root.join(table).join(format!("{granule}.parquet"));
-            return std::fs::read(&path).map(Bytes::from).map_err(|e| fail(e.to_string()));
+            return match std::fs::read(root.join(table).join(file_name(table, granule))) {
+                Ok(bytes) => Ok(Some(Bytes::from(bytes))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(fail(e.to_string())),
+            };
         }
         let read = async { self.store.get(&self.path(table, granule)).await?.bytes().await };
-        read.await.map_err(|e| fail(e.to_string()))
+        match read.await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(fail(e.to_string())),
+        }
     }
 
     /// Ids of the completely indexed granules, sorted.
@@ -112,15 +137,23 @@ impl CatalogStore {
     }
 
     /// Read part of one granule back: the arrays `select` names from its geolocated groups
-    /// (see [`decode_entry_selected`]), decoding nothing else.
+    /// (see [`decode_entry_selected`]), decoding nothing else. From the granule's subset index
+    /// when it has one (a single small read, decoded in a tenth of the time), else from its
+    /// three tables.
     ///
     /// # Errors
-    /// As [`CatalogStore::read`].
+    /// As [`CatalogStore::read`], and when a subset index is damaged or of another layout.
     pub async fn read_selected(
         &self,
         granule: &str,
         select: &(dyn Fn(&[GeolocationInfo]) -> Selection + Send + Sync),
     ) -> Result<CatalogEntry, CatalogReadError> {
+        if let Some(index) = self.get_if_present(SUBSET_INDEX, granule).await? {
+            return decode_subset_index(granule, &index, select).map_err(|mut e| {
+                e.file = format!("{}/{}", self.display, e.file);
+                e
+            });
+        }
         let (g, a, c) = futures::try_join!(self.get("granules", granule), self.get("arrays", granule), self.get("chunks", granule))?;
         decode_entry_selected(granule, g, a, c, select).map_err(|mut e| {
             e.file = format!("{}/{}", self.display, e.file);

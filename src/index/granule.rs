@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::time::Instant;
 
 use super::{wkb, DmrppMode, GranuleOutcome, IndexOptions};
-use crate::catalog::{self, CatalogEntry, CatalogError, CatalogStore, ChunkSpatial, GeolocationInfo, GranuleInfo, ParquetFile, PreviousEntry, TimeUnits};
+use crate::catalog::{self, CatalogEntry, CatalogError, CatalogStore, ChunkSpatial, GeolocationInfo, GranuleInfo, CatalogFile, PreviousEntry, TimeUnits};
 use crate::{dmrpp, hdf5};
 use crate::manifest::{GranuleManifest, Problem};
 use crate::source::{ByteSource, ObjectSource, SourceError};
@@ -170,9 +170,14 @@ fn latitude_runs(m: &GranuleManifest, g: &GeolocatedGroup) -> Option<Vec<Range<u
     Some(runs)
 }
 
-/// The three table files of a granule, granules last (see [`index_one`]).
-fn encode(entry: &CatalogEntry) -> Result<[ParquetFile; 3], CatalogError> {
-    Ok([catalog::encode_chunks(entry)?, catalog::encode_arrays(entry)?, catalog::encode_granule(entry)?])
+/// The files of a granule: its subset index and three tables, granules last (see [`index_one`]).
+fn encode(entry: &CatalogEntry) -> Result<[CatalogFile; 4], CatalogError> {
+    Ok([
+        catalog::encode_subset_index(entry)?,
+        catalog::encode_chunks(entry)?,
+        catalog::encode_arrays(entry)?,
+        catalog::encode_granule(entry)?,
+    ])
 }
 
 /// The tracks of `groups`, read at once; a track that cannot be read is kept as the reason why.
