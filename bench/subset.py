@@ -174,6 +174,8 @@ def run_vz(vz, args, env=None):
     if r.returncode not in (0,):
         raise SystemExit("vz %s failed (%d):\n%s" % (" ".join(args), r.returncode, r.stderr))
     out = json.loads(r.stdout) if "--json" in args else {}
+    if not isinstance(out, dict):  # --plan --json: the per-granule list
+        out = {"plan": out}
     out["seconds"] = seconds
     return out
 

@@ -1,6 +1,6 @@
 //! `vz subset`: the points of the catalog's granules inside an AOI, as one GeoParquet file.
 
-use std::collections::HashSet;
+use std::sync::Arc;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -16,7 +16,7 @@ use super::render::{bytes, out};
 use crate::catalog::{CatalogStore, TimeUnits};
 use crate::source::SourceOptions;
 use crate::spatial::Aoi;
-use crate::subset::{open_catalog, plan_granule, run_subset, selection, summarize_plan, GranuleSubset, PointsFile, SubsetOptions};
+use crate::subset::{open_catalog, CellCache, plan_granule, run_subset, selection, summarize_plan, GranuleSubset, PointsFile, SubsetOptions};
 
 /// Flags of `vz subset`.
 #[derive(Args, Debug)]
@@ -154,15 +154,10 @@ async fn indexed_catalog(opts: &SubsetOptions) -> anyhow::Result<(Vec<String>, C
 async fn plan(args: &SubsetArgs, aoi: &Aoi, opts: &SubsetOptions) -> anyhow::Result<u8> {
     let (ids, catalog) = indexed_catalog(opts).await?;
     let mut rows = Vec::new();
-    let mut cells: Option<(u8, HashSet<u64>)> = None;
+    let cells = CellCache::new(Arc::new(aoi.clone()));
     for id in ids {
         let entry = catalog.read_selected(&id, &|geo| selection(geo, opts.vars.as_deref())).await?;
-        if cells.as_ref().is_none_or(|(r, _)| *r != entry.h3_resolution) {
-            let res = h3o::Resolution::try_from(entry.h3_resolution).context("catalog H3 resolution")?;
-            cells = Some((entry.h3_resolution, aoi.try_cells(res)?.into_iter().collect()));
-        }
-        let Some((_, c)) = &cells else { continue };
-        let p = plan_granule(&entry, aoi, c, (opts.time_start, opts.time_end), opts.vars.as_deref())?;
+        let p = plan_granule(&entry, aoi, &*cells.at(entry.h3_resolution)?, (opts.time_start, opts.time_end), opts.vars.as_deref())?;
         rows.push(summarize_plan(&entry, &p, opts.source.coalesce_gap));
     }
     if args.json {

@@ -8,13 +8,13 @@
 //! decoded → one GeoParquet of points. Nothing else is read: the bytes read are the floor the
 //! catalog allows.
 
+mod cells;
 mod output;
 mod pages;
 mod plan;
 mod read;
 mod writeback;
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -25,6 +25,7 @@ use parquet::file::metadata::KeyValue;
 use serde::Serialize;
 use serde_json::json;
 
+pub use cells::{AoiCells, CellCache};
 pub use output::{GroupRows, PointWriter};
 pub use plan::{chunks_covering, plan_granule, selection, ColumnSource, GranulePlan, GroupPlan, ATL06_DEFAULT_VARS};
 
@@ -32,7 +33,7 @@ use crate::catalog::{CatalogEntry, CatalogReadError, CatalogStore, TimeUnits};
 use crate::codec::missing_value;
 use crate::manifest::ArrayMeta;
 use crate::source::{coalesce, SourceOptions};
-use crate::spatial::{Aoi, SpatialError};
+use crate::spatial::{Aoi, GeoOptions, SpatialError};
 use read::Reader;
 use writeback::WritebackFile;
 
@@ -211,7 +212,7 @@ pub fn summarize_plan(entry: &CatalogEntry, plan: &GranulePlan, gap: u64) -> Gra
 pub async fn subset_granule(
     entry: Arc<CatalogEntry>,
     aoi: Arc<Aoi>,
-    cells: &HashSet<u64>,
+    cells: &AoiCells,
     opts: Arc<SubsetOptions>,
 ) -> Result<(GranuleSubset, Vec<GroupRows>), SubsetError> {
     let id = entry.info.id.clone();
@@ -366,30 +367,22 @@ pub async fn run_subset<W: Write + Send>(
 ) -> Result<Vec<GranuleSubset>, SubsetError> {
     let catalog = Arc::new(catalog);
     let (aoi, opts_shared) = (Arc::new(aoi.clone()), Arc::new(opts.clone()));
-    // A blocking lock, not an async one: releasing an async lock wakes the next waiter onto the
-    // releasing worker's LIFO slot, which other workers cannot steal from, so that granule waited
-    // for the whole decode of the releasing one (~10 ms of one idle core, measured).
-    let cells_cache: Arc<std::sync::Mutex<std::collections::HashMap<u8, Arc<HashSet<u64>>>>> = Arc::default();
+    // A blocking lock in the cache, not an async one: releasing an async lock wakes the next
+    // waiter onto the releasing worker's LIFO slot, which other workers cannot steal from, so
+    // that granule waited for the whole decode of the releasing one (~10 ms of one idle core,
+    // measured). The cells at the index's default resolution are computed at once, beside the
+    // listing and the first catalog reads, rather than after the first read.
+    let cells = Arc::new(CellCache::new(aoi.clone()));
+    let early = cells.clone();
+    drop(tokio::task::spawn_blocking(move || early.at(u8::from(GeoOptions::default().h3_resolution))));
     // Each granule is its own task, so decoding (inflate, point in polygon) uses every core.
     let one = |id: String| {
-        let (catalog, cells_cache, aoi, opts) = (catalog.clone(), cells_cache.clone(), aoi.clone(), opts_shared.clone());
+        let (catalog, cells, aoi, opts) = (catalog.clone(), cells.clone(), aoi.clone(), opts_shared.clone());
         let granule = id.clone();
         let task = tokio::spawn(async move {
             let run = async {
                 let entry = Arc::new(catalog.read_selected(&id, &|geo| selection(geo, opts.vars.as_deref())).await?);
-                let cells = {
-                    let mut cache = cells_cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    match cache.get(&entry.h3_resolution) {
-                        Some(c) => c.clone(),
-                        None => {
-                            let res = h3o::Resolution::try_from(entry.h3_resolution)
-                                .map_err(|e| SpatialError::InvalidAoi(format!("catalog H3 resolution: {e}")))?;
-                            let c: Arc<HashSet<u64>> = Arc::new(aoi.try_cells(res)?.into_iter().collect());
-                            cache.insert(entry.h3_resolution, c.clone());
-                            c
-                        }
-                    }
-                };
+                let cells = cells.at(entry.h3_resolution)?;
                 subset_granule(entry, aoi.clone(), &cells, opts.clone()).await
             };
             match run.await {

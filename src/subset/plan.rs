@@ -2,14 +2,14 @@
 //! the AOI's cells (and whose time range meets the requested one) give candidate rows; the
 //! columns to output are resolved to arrays of the same geolocated group.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::ops::Range;
 
 use crate::catalog::{CatalogEntry, ChunkSpatial, GeolocationInfo, Selection};
 use crate::manifest::ArrayMeta;
 use crate::spatial::{line, wkb, Aoi, SIMPLIFY_TOLERANCE_DEG};
 
-use super::SubsetError;
+use super::{AoiCells, SubsetError};
 
 /// ATL06 land-ice columns written when `--vars` is not given and the group has them.
 pub const ATL06_DEFAULT_VARS: [&str; 3] = ["h_li", "h_li_sigma", "atl06_quality_summary"];
@@ -75,8 +75,8 @@ fn merge(mut ranges: Vec<Range<u64>>) -> Vec<Range<u64>> {
 /// its track's box, widened by the simplification tolerance (every simplified-away point lies within
 /// it: `tol` of latitude, `tol / cos(latitude)` of longitude), meets the area. The box test trims
 /// the ring of neighbour cells the covering adds.
-fn may_meet(t: &ChunkSpatial, cells: &HashSet<u64>, aoi: &Aoi) -> bool {
-    if !t.h3.iter().any(|c| cells.contains(c)) {
+fn may_meet(t: &ChunkSpatial, cells: &AoiCells, aoi: &Aoi) -> bool {
+    if !t.h3.iter().any(|&c| cells.contains(c)) {
         return false;
     }
     let Some((x0, y0, x1, y1)) = t.wkb.as_deref().and_then(wkb::line_bbox) else { return true };
@@ -119,7 +119,7 @@ pub fn selection(geolocation: &[GeolocationInfo], vars: Option<&[String]>) -> Se
 pub fn plan_granule(
     entry: &CatalogEntry,
     aoi: &Aoi,
-    cells: &HashSet<u64>,
+    cells: &AoiCells,
     time: (Option<f64>, Option<f64>),
     vars: Option<&[String]>,
 ) -> Result<GranulePlan, SubsetError> {
