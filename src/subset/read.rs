@@ -183,8 +183,11 @@ impl Fetched<'_> {
                     None => return Err(fail(format!("chunk {k} was not fetched"))),
                 };
             }
+            // The run: consecutive rows up to the chunk's end (compared, not divided: a division
+            // per row cost more than the conversion it guards).
+            let chunk_end = k.saturating_add(1).saturating_mul(len);
             let mut j = i + 1;
-            while j < rows.len() && rows[j] == rows[j - 1] + 1 && rows[j] / len == k {
+            while j < rows.len() && rows[j] == rows[j - 1] + 1 && rows[j] < chunk_end {
                 j += 1;
             }
             let first = usize::try_from(rows[i] - k * len).unwrap_or(usize::MAX);
