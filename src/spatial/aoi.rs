@@ -20,6 +20,23 @@ type Rings = Vec<Vec<Xy>>;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Aoi {
     polygons: Vec<Rings>,
+    /// The box (xmin, ymin, xmax, ymax) when the area is exactly one, without holes (a bounding
+    /// box query, the commonest area): a point is then inside when it is in the box.
+    rectangle: Option<[f64; 4]>,
+}
+
+/// The box of `polygons` when they are one axis-aligned rectangle without holes.
+fn rectangle(polygons: &[Rings]) -> Option<[f64; 4]> {
+    let [rings] = polygons else { return None };
+    let [ring] = &rings[..] else { return None };
+    let (xs, ys) = (ring.iter().map(|p| p.0), ring.iter().map(|p| p.1));
+    let (x0, x1) = (xs.clone().fold(f64::INFINITY, f64::min), xs.fold(f64::NEG_INFINITY, f64::max));
+    let (y0, y1) = (ys.clone().fold(f64::INFINITY, f64::min), ys.fold(f64::NEG_INFINITY, f64::max));
+    // Closed, its four corners in turn: every edge is on the box and runs along one of its sides.
+    let corner = |p: &Xy| (p.0 == x0 || p.0 == x1) && (p.1 == y0 || p.1 == y1);
+    let on_sides = ring.windows(2).all(|w| w[0].0 == w[1].0 || w[0].1 == w[1].1);
+    let corners: BTreeSet<(u64, u64)> = ring.iter().map(|p| (p.0.to_bits(), p.1.to_bits())).collect();
+    (ring.len() == 5 && ring.iter().all(corner) && on_sides && corners.len() == 4 && x0 < x1 && y0 < y1).then_some([x0, y0, x1, y1])
 }
 
 fn invalid(msg: impl Into<String>) -> SpatialError {
@@ -41,7 +58,8 @@ impl Aoi {
         if polygons.is_empty() {
             return Err(invalid("no polygon found"));
         }
-        Ok(Aoi { polygons })
+        let rectangle = rectangle(&polygons);
+        Ok(Aoi { polygons, rectangle })
     }
 
     /// The polygons: per polygon its closed rings, exterior first, as (lon, lat).
@@ -55,6 +73,10 @@ impl Aoi {
             return false;
         }
         let lon = if lon > 180.0 { lon - 360.0 } else { lon };
+        if let Some([x0, y0, x1, y1]) = self.rectangle {
+            let inside = |x: f64| (x0..=x1).contains(&x) && (y0..=y1).contains(&lat);
+            return inside(lon) || (lon.abs() == 180.0 && inside(-lon));
+        }
         let probe = |x: f64| {
             self.polygons.iter().any(|rings| {
                 let p = (x, lat);
@@ -256,4 +278,39 @@ fn on_segment(p: Xy, a: Xy, b: Xy) -> bool {
         && p.0 <= a.0.max(b.0)
         && p.1 >= a.1.min(b.1)
         && p.1 <= a.1.max(b.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A box AOI answers as the ring test does: inside, outside, on its edges and corners, and
+    /// across ±180 for a box touching the antimeridian; anything else is not taken for a box.
+    #[test]
+    fn a_box_is_tested_as_its_rings_are() {
+        let boxed = |x0: f64, y0: f64, x1: f64, y1: f64| {
+            let text = format!("{{\"type\":\"Polygon\",\"coordinates\":[[[{x0},{y0}],[{x1},{y0}],[{x1},{y1}],[{x0},{y1}],[{x0},{y0}]]]}}");
+            Aoi::from_geojson(&text).expect("box")
+        };
+        for aoi in [boxed(-45.3794, 62.6324, -44.6206, 62.982), boxed(170.0, -10.0, 180.0, 10.0), boxed(-180.0, 60.0, -170.0, 61.5)] {
+            let [x0, y0, x1, y1] = aoi.rectangle.expect("taken for a box");
+            let rings = Aoi { rectangle: None, ..aoi.clone() };
+            let xs = [x0 - 1.0, x0, (x0 + x1) / 2.0, x1, x1 + 1.0, 180.0, -180.0, 0.0];
+            let ys = [y0 - 1.0, y0, (y0 + y1) / 2.0, y1, y1 + 1.0];
+            for &x in &xs {
+                for &y in &ys {
+                    assert_eq!(aoi.contains(y, x), rings.contains(y, x), "({x}, {y}) in {:?}", aoi.rectangle);
+                }
+            }
+        }
+        let not_boxes = [
+            r#"{"type":"Polygon","coordinates":[[[0,0],[2,0],[2,2],[0,2],[0,0]],[[0.5,0.5],[1,0.5],[1,1],[0.5,0.5]]]}"#,
+            r#"{"type":"Polygon","coordinates":[[[0,0],[2,0],[2,2],[1,3],[0,2],[0,0]]]}"#,
+            r#"{"type":"Polygon","coordinates":[[[0,0],[2,0],[0,2],[0,0]]]}"#,
+            r#"{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,1],[0,0]]],[[[2,2],[3,2],[3,3],[2,3],[2,2]]]]}"#,
+        ];
+        for text in not_boxes {
+            assert!(Aoi::from_geojson(text).expect("aoi").rectangle.is_none(), "{text}");
+        }
+    }
 }
