@@ -86,6 +86,30 @@ async fn subset_equals_a_brute_force_oracle_and_reads_near_the_floor() {
         println!("{name}: {points} points; oracle {}", String::from_utf8_lossy(&check.stdout).trim());
     }
 
+    // `--plan` reads nothing but the catalog: per granule, an upper bound of what the run read.
+    let greenland = repo().join("fixtures/greenland.geojson");
+    let plan = Command::new(env!("CARGO_BIN_EXE_vz"))
+        .args(["subset", "--plan", "--json", "--aoi"])
+        .arg(&greenland)
+        .arg("--manifests")
+        .arg(&catalog)
+        .output()
+        .expect("run vz subset --plan");
+    assert!(plan.status.success(), "vz subset --plan failed: {}", String::from_utf8_lossy(&plan.stderr));
+    let plan: Value = serde_json::from_slice(&plan.stdout).expect("--plan --json");
+    let ran: Value = serde_json::from_slice(&std::fs::read(dir.path().join("greenland.report.json")).expect("report")).expect("report json");
+    let ran = ran["granules"].as_array().expect("granules").clone();
+    let planned = plan.as_array().expect("a list of granules");
+    assert_eq!(planned.len(), ran.len(), "--plan lists every granule");
+    for (p, r) in planned.iter().zip(&ran) {
+        assert_eq!(p["granule"], r["granule"]);
+        assert_eq!(p["groups"], r["groups"], "{}: groups", p["granule"]);
+        for (bound, read) in [("chunks", "chunks"), ("bytes", "floor_bytes")] {
+            assert!(p[bound].as_u64() >= r[read].as_u64(), "{}: planned {bound} {} < read {}", p["granule"], p[bound], r[read]);
+        }
+    }
+    assert!(ran.iter().any(|r| r["chunks"].as_u64() > Some(0)), "the plan check would prove nothing");
+
     // Without the subset index (a catalog of an older vz) the tables are read: the same file.
     std::fs::remove_dir_all(catalog.join(vz::catalog::SUBSET_INDEX)).expect("remove the subset index");
     let from_tables = dir.path().join("greenland-tables.parquet");
