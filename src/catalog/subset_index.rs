@@ -78,13 +78,15 @@ fn put_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(&v.to_le_bytes());
 }
 
-/// Lengths in this file are u32 (a path, a WKB); a longer one cannot be written.
-fn put_len(out: &mut Vec<u8>, bytes: &[u8], granule: &str) -> Result<(), CatalogError> {
-    let n = u32::try_from(bytes.len()).ok().filter(|&n| n != NONE).ok_or_else(|| CatalogError::TooLarge {
-        granule: granule.to_string(),
-        what: "a value longer than 4 GiB",
-    })?;
+/// Counts and lengths in this file are u32 (below [`NONE`]); a larger `what` cannot be written.
+fn put_count(out: &mut Vec<u8>, n: usize, granule: &str, what: &'static str) -> Result<(), CatalogError> {
+    let n = u32::try_from(n).ok().filter(|&n| n != NONE).ok_or_else(|| CatalogError::TooLarge { granule: granule.to_string(), what })?;
     put_u32(out, n);
+    Ok(())
+}
+
+fn put_len(out: &mut Vec<u8>, bytes: &[u8], granule: &str) -> Result<(), CatalogError> {
+    put_count(out, bytes.len(), granule, "a value longer than 4 GiB")?;
     out.extend_from_slice(bytes);
     Ok(())
 }
@@ -120,7 +122,7 @@ impl<'a> Pool<'a> {
         let mut offsets = Vec::with_capacity(self.shapes.len());
         for (cells, wkb) in &self.shapes {
             offsets.push(body.len() as u64);
-            put_u32(&mut body, u32::try_from(cells.len()).map_err(|_| CatalogError::TooLarge { granule: granule.into(), what: "a chunk's H3 cells" })?);
+            put_count(&mut body, cells.len(), granule, "a chunk's H3 cells")?;
             for &c in *cells {
                 put_u64(&mut body, c);
             }
@@ -128,7 +130,7 @@ impl<'a> Pool<'a> {
         }
         let table = 4 + 8 * offsets.len() as u64;
         let mut out = Vec::with_capacity(table as usize + body.len());
-        put_u32(&mut out, u32::try_from(offsets.len()).map_err(|_| CatalogError::TooLarge { granule: granule.into(), what: "the shape pool" })?);
+        put_count(&mut out, offsets.len(), granule, "the shape pool")?;
         for o in offsets {
             put_u64(&mut out, table + o);
         }
@@ -161,7 +163,7 @@ pub fn encode_subset_index(e: &CatalogEntry) -> Result<CatalogFile, CatalogError
     for a in &m.arrays {
         let mut body = Vec::new();
         put_len(&mut body, &to_json(&ArrayMeta { chunks: Vec::new(), ..a.clone() }, granule)?, granule)?;
-        put_u32(&mut body, u32::try_from(a.chunks.len()).map_err(|_| CatalogError::TooLarge { granule: granule.into(), what: "an array's chunk list" })?);
+        put_count(&mut body, a.chunks.len(), granule, "an array's chunk list")?;
         // Tagged as the tables tag it: a group, and a spatial extent for every chunk.
         let tagged = e.spatial.get(&a.path).filter(|(_, s)| s.len() >= a.chunks.len());
         put_opt(&mut body, tagged.map(|(g, _)| g.as_bytes()), granule)?;
@@ -205,7 +207,7 @@ pub fn encode_subset_index(e: &CatalogEntry) -> Result<CatalogFile, CatalogError
     let shapes = pool.encode(granule)?;
     put_u64(&mut out, shapes.len() as u64);
     out.extend_from_slice(&shapes);
-    put_u32(&mut out, u32::try_from(arrays.len()).map_err(|_| CatalogError::TooLarge { granule: granule.into(), what: "the array list" })?);
+    put_count(&mut out, arrays.len(), granule, "the array list")?;
     for (path, body) in &arrays {
         put_len(&mut out, path, granule)?;
         put_u64(&mut out, body.len() as u64);
@@ -218,64 +220,84 @@ fn to_json<T: Serialize>(v: &T, granule: &str) -> Result<Vec<u8>, CatalogError> 
     serde_json::to_vec(v).map_err(|source| CatalogError::Json { granule: granule.to_string(), source })
 }
 
-/// Bounds-checked reads from the file; `Err(())` means it ended early.
+/// A length or count pointing past the end of the file (or of its section).
+struct Truncated;
+
+/// Why a subset index cannot be decoded.
+enum Damage {
+    Truncated,
+    Invalid(String),
+}
+
+impl From<Truncated> for Damage {
+    fn from(_: Truncated) -> Damage {
+        Damage::Truncated
+    }
+}
+
+/// Seconds from the µs the file stores, as the tables' reader converts them.
+fn seconds(us: i64) -> f64 {
+    us as f64 / 1e6
+}
+
+/// Bounds-checked reads from the file.
 struct Input<'a> {
     rest: &'a [u8],
 }
 
 impl<'a> Input<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ()> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Truncated> {
         if n > self.rest.len() {
-            return Err(());
+            return Err(Truncated);
         }
         let (head, rest) = self.rest.split_at(n);
         self.rest = rest;
         Ok(head)
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], ()> {
-        self.take(N)?.try_into().map_err(|_| ())
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Truncated> {
+        self.take(N)?.try_into().map_err(|_| Truncated)
     }
 
-    fn u8(&mut self) -> Result<u8, ()> {
+    fn u8(&mut self) -> Result<u8, Truncated> {
         Ok(self.array::<1>()?[0])
     }
 
-    fn u32(&mut self) -> Result<u32, ()> {
+    fn u32(&mut self) -> Result<u32, Truncated> {
         Ok(u32::from_le_bytes(self.array()?))
     }
 
-    fn u64(&mut self) -> Result<u64, ()> {
+    fn u64(&mut self) -> Result<u64, Truncated> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
-    fn i64(&mut self) -> Result<i64, ()> {
+    fn i64(&mut self) -> Result<i64, Truncated> {
         Ok(i64::from_le_bytes(self.array()?))
     }
 
     /// A u32 length and that many bytes; `None` for [`NONE`].
-    fn opt(&mut self) -> Result<Option<&'a [u8]>, ()> {
+    fn opt(&mut self) -> Result<Option<&'a [u8]>, Truncated> {
         match self.u32()? {
             NONE => Ok(None),
             n => self.take(n as usize).map(Some),
         }
     }
 
-    fn bytes(&mut self) -> Result<&'a [u8], ()> {
-        self.opt()?.ok_or(())
+    fn bytes(&mut self) -> Result<&'a [u8], Truncated> {
+        self.opt()?.ok_or(Truncated)
     }
 
     /// A u64 length and that many bytes.
-    fn section(&mut self) -> Result<&'a [u8], ()> {
-        let n = usize::try_from(self.u64()?).map_err(|_| ())?;
+    fn section(&mut self) -> Result<&'a [u8], Truncated> {
+        let n = usize::try_from(self.u64()?).map_err(|_| Truncated)?;
         self.take(n)
     }
 
     /// A count of records of at least `min` bytes each, checked against the bytes left.
-    fn count(&mut self, min: usize) -> Result<usize, ()> {
+    fn count(&mut self, min: usize) -> Result<usize, Truncated> {
         let n = self.u32()? as usize;
         if n.saturating_mul(min) > self.rest.len() {
-            return Err(());
+            return Err(Truncated);
         }
         Ok(n)
     }
@@ -288,18 +310,18 @@ struct Shapes<'a> {
 }
 
 impl<'a> Shapes<'a> {
-    fn new(pool: &'a [u8]) -> Result<Shapes<'a>, ()> {
+    fn new(pool: &'a [u8]) -> Result<Shapes<'a>, Truncated> {
         let count = Input { rest: pool }.count(8)?;
         Ok(Shapes { pool, count })
     }
 
-    fn get(&self, i: u32) -> Result<(Vec<u64>, Option<Vec<u8>>), ()> {
+    fn get(&self, i: u32) -> Result<(Vec<u64>, Option<Vec<u8>>), Truncated> {
         let i = i as usize;
         if i >= self.count {
-            return Err(());
+            return Err(Truncated);
         }
-        let at = Input { rest: self.pool.get(4 + 8 * i..).ok_or(())? }.u64()?;
-        let mut input = Input { rest: self.pool.get(usize::try_from(at).map_err(|_| ())?..).ok_or(())? };
+        let at = Input { rest: self.pool.get(4 + 8 * i..).ok_or(Truncated)? }.u64()?;
+        let mut input = Input { rest: self.pool.get(usize::try_from(at).map_err(|_| Truncated)?..).ok_or(Truncated)? };
         let cells = input.count(8)?;
         let raw = input.take(cells * 8)?;
         let h3 = raw.as_chunks::<8>().0.iter().map(|b| u64::from_le_bytes(*b)).collect();
@@ -318,27 +340,35 @@ pub fn decode_subset_index(
     bytes: &[u8],
     select: &(dyn Fn(&[GeolocationInfo]) -> Selection + Send + Sync),
 ) -> Result<CatalogEntry, CatalogReadError> {
-    let fail = |reason: String| CatalogReadError { file: format!("{SUBSET_INDEX}/{granule}.vzs"), reason };
-    let truncated = |()| fail("truncated or damaged: a length points past the end of the file".into());
+    decode(granule, bytes, select).map_err(|damage| CatalogReadError {
+        file: format!("{SUBSET_INDEX}/{granule}.vzs"),
+        reason: match damage {
+            Damage::Truncated => "truncated or damaged: a length points past the end of the file".into(),
+            Damage::Invalid(reason) => reason,
+        },
+    })
+}
+
+fn decode(granule: &str, bytes: &[u8], select: &(dyn Fn(&[GeolocationInfo]) -> Selection + Send + Sync)) -> Result<CatalogEntry, Damage> {
     let mut input = Input { rest: bytes };
     if input.take(4).ok() != Some(&MAGIC[..]) {
-        return Err(fail("not a vz subset index".into()));
+        return Err(Damage::Invalid("not a vz subset index".into()));
     }
-    let version = input.u32().map_err(truncated)?;
+    let version = input.u32()?;
     if version != VERSION {
-        return Err(fail(format!("subset index layout {version}, this vz reads {VERSION}: re-index with `vz index --force`")));
+        return Err(Damage::Invalid(format!("subset index layout {version}, this vz reads {VERSION}: re-index with `vz index --force`")));
     }
-    let header: Header = serde_json::from_slice(input.bytes().map_err(truncated)?).map_err(|e| fail(format!("header: {e}")))?;
+    let header: Header = serde_json::from_slice(input.bytes()?).map_err(|e| Damage::Invalid(format!("header: {e}")))?;
     if header.catalog_version != CATALOG_VERSION {
-        return Err(fail(format!(
+        return Err(Damage::Invalid(format!(
             "catalog version {}, this vz reads version {CATALOG_VERSION}: re-index with `vz index --force`",
             header.catalog_version
         )));
     }
     if header.granule != granule {
-        return Err(fail(format!("holds granule {}", header.granule)));
+        return Err(Damage::Invalid(format!("holds granule {}", header.granule)));
     }
-    let shapes = Shapes::new(input.section().map_err(truncated)?).map_err(truncated)?;
+    let shapes = Shapes::new(input.section()?)?;
     let selection = select(&header.geolocation);
 
     let mut manifest = GranuleManifest {
@@ -351,38 +381,36 @@ pub fn decode_subset_index(
         problems: Vec::new(),
     };
     let mut spatial = HashMap::new();
-    let arrays = input.count(4 + 8).map_err(truncated)?;
-    for _ in 0..arrays {
-        let path = input.bytes().map_err(truncated)?;
-        let body = input.section().map_err(truncated)?;
+    for _ in 0..input.count(4 + 8)? {
+        let path = input.bytes()?;
+        let body = input.section()?;
         let Some(path) = std::str::from_utf8(path).ok().filter(|p| selection.arrays.contains(*p)) else { continue };
         let shaped = selection.footprints.contains(path);
         let mut body = Input { rest: body };
-        let meta = body.bytes().map_err(truncated)?;
-        let mut array: ArrayMeta = serde_json::from_slice(meta).map_err(|e| fail(format!("{path}: {e}")))?;
-        let n = body.count(MIN_CHUNK_BYTES).map_err(truncated)?;
-        let group = body.opt().map_err(truncated)?.map(|g| String::from_utf8_lossy(g).into_owned());
+        let mut array: ArrayMeta = serde_json::from_slice(body.bytes()?).map_err(|e| Damage::Invalid(format!("{path}: {e}")))?;
+        let n = body.count(MIN_CHUNK_BYTES)?;
+        let group = body.opt()?.map(|g| String::from_utf8_lossy(g).into_owned());
         let mut chunks: Vec<(ChunkRef, Option<ChunkSpatial>)> = Vec::with_capacity(n);
         for _ in 0..n {
-            let dims = body.u8().map_err(truncated)?;
+            let dims = body.u8()?;
             if dims > MAX_DIMS {
-                return Err(fail(format!("{path}: a chunk of {dims} dimensions")));
+                return Err(Damage::Invalid(format!("{path}: a chunk of {dims} dimensions")));
             }
-            let coords = (0..dims).map(|_| body.u64()).collect::<Result<_, ()>>().map_err(truncated)?;
-            let (offset, length, filter_mask) = (body.u64(), body.u64(), body.u32());
-            let href = body.opt().map_err(truncated)?.map(|h| Arc::new(String::from_utf8_lossy(h).into_owned()));
-            let chunk = ChunkRef { coords, offset: offset.map_err(truncated)?, length: length.map_err(truncated)?, filter_mask: filter_mask.map_err(truncated)?, href };
+            let coords = (0..dims).map(|_| body.u64()).collect::<Result<_, _>>()?;
+            let (offset, length, filter_mask) = (body.u64()?, body.u64()?, body.u32()?);
+            let href = body.opt()?.map(|h| Arc::new(String::from_utf8_lossy(h).into_owned()));
+            let chunk = ChunkRef { coords, offset, length, filter_mask, href };
             let tag = match group {
                 None => None,
                 Some(_) => {
-                    let rows = body.u64().map_err(truncated)?..body.u64().map_err(truncated)?;
-                    let points = body.u64().map_err(truncated)?;
-                    let time = match body.u8().map_err(truncated)? {
+                    let rows = body.u64()?..body.u64()?;
+                    let points = body.u64()?;
+                    let time = match body.u8()? {
                         0 => None,
-                        _ => Some((body.i64().map_err(truncated)? as f64 / 1e6, body.i64().map_err(truncated)? as f64 / 1e6)),
+                        _ => Some((seconds(body.i64()?), seconds(body.i64()?))),
                     };
-                    let shape = body.u32().map_err(truncated)?;
-                    let (h3, wkb) = if shaped { shapes.get(shape).map_err(truncated)? } else { (Vec::new(), None) };
+                    let shape = body.u32()?;
+                    let (h3, wkb) = if shaped { shapes.get(shape)? } else { (Vec::new(), None) };
                     Some(ChunkSpatial { rows, points, wkb, h3, time })
                 }
             };
@@ -396,7 +424,6 @@ pub fn decode_subset_index(
         array.chunks = chunks.into_iter().map(|(c, _)| c).collect();
         manifest.arrays.push(array);
     }
-    let seconds = |us: i64| us as f64 / 1e6;
     Ok(CatalogEntry {
         info: GranuleInfo { id: granule.to_string(), etag: header.etag, last_modified_ms: header.last_modified_ms },
         manifest,

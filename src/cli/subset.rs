@@ -1,8 +1,7 @@
 //! `vz subset`: the points of the catalog's granules inside an AOI, as one GeoParquet file.
 
-use std::sync::Arc;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
