@@ -11,7 +11,7 @@ use serde_json::json;
 use vz::index::{index_granules, read_granule_list, granule_id, GranuleOutcome, IndexOptions};
 
 mod common;
-use common::interop::{python, real_icesat2, repo};
+use common::interop::{index_fixtures, python, real_icesat2, repo};
 
 fn ids(paths: &[String]) -> BTreeMap<String, String> {
     paths.iter().map(|p| (granule_id(p), p.clone())).collect()
@@ -187,25 +187,21 @@ async fn the_catalog_reads_back_to_the_manifests_it_was_written_from() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_subset_index_reads_back_as_the_tables_do() {
     use vz::catalog::{decode_entry_selected, decode_subset_index, Selection, SUBSET_INDEX};
-    let mut all = read_granule_list(&repo().join("fixtures/granules.txt")).expect("fixtures/granules.txt");
-    all.extend(real_icesat2());
     let out = tempfile::tempdir().expect("tempdir");
-    let opts = IndexOptions { output: out.path().display().to_string(), ..Default::default() };
-    index_granules(&all, &opts, &|_| {}).await.expect("index");
-    let read = |table: &str, id: &str, ext: &str| bytes::Bytes::from(std::fs::read(out.path().join(table).join(format!("{id}.{ext}"))).expect("catalog file"));
+    let (catalog, granules) = index_fixtures(out.path()).await;
+    let read = |table: &str, id: &str, ext: &str| bytes::Bytes::from(std::fs::read(catalog.join(table).join(format!("{id}.{ext}"))).expect("catalog file"));
     let (mut tagged, mut checked) = (0, 0);
-    for location in &all {
-        let id = granule_id(location);
-        let index = read(SUBSET_INDEX, &id, "vzs");
-        let whole = vz::catalog::decode_entry(&id, read("granules", &id, "parquet"), read("arrays", &id, "parquet"), read("chunks", &id, "parquet"))
+    for id in granules.keys() {
+        let index = read(SUBSET_INDEX, id, "vzs");
+        let whole = vz::catalog::decode_entry(id, read("granules", id, "parquet"), read("arrays", id, "parquet"), read("chunks", id, "parquet"))
             .expect("tables");
         let arrays: std::collections::HashSet<String> = whole.manifest.arrays.iter().map(|a| a.path.clone()).collect();
         let subset = |geo: &[vz::catalog::GeolocationInfo]| vz::subset::selection(geo, None);
         let everything = |_: &[vz::catalog::GeolocationInfo]| Selection { footprints: arrays.clone(), arrays: arrays.clone() };
         for select in [&subset as &(dyn Fn(&[vz::catalog::GeolocationInfo]) -> Selection + Send + Sync), &everything] {
-            let tables = decode_entry_selected(&id, read("granules", &id, "parquet"), read("arrays", &id, "parquet"), read("chunks", &id, "parquet"), select)
+            let tables = decode_entry_selected(id, read("granules", id, "parquet"), read("arrays", id, "parquet"), read("chunks", id, "parquet"), select)
                 .expect("tables");
-            let fast = decode_subset_index(&id, &index, select).expect("subset index");
+            let fast = decode_subset_index(id, &index, select).expect("subset index");
             assert!(fast == tables, "{id}: the subset index decodes differently from the tables");
             tagged += fast.spatial.values().map(|(_, s)| s.iter().filter(|c| !c.h3.is_empty()).count()).sum::<usize>();
             checked += fast.manifest.chunk_count();
@@ -213,10 +209,10 @@ async fn the_subset_index_reads_back_as_the_tables_do() {
         assert!(decode_subset_index("another", &index, &subset).is_err(), "{id}: read as another granule's");
     }
     assert!(tagged > 0, "no chunk kept its H3 cells: the test would prove little");
-    println!("{} granules: {checked} chunks ({tagged} with shapes) equal through the subset index", all.len());
+    println!("{} granules: {checked} chunks ({tagged} with shapes) equal through the subset index", granules.len());
 
     // Damage: every truncation and a byte set to 0xFF across one file give an error or an entry.
-    let id = granule_id(&all[0]);
+    let id = granules.keys().next().expect("a granule").clone();
     let index = read(SUBSET_INDEX, &id, "vzs").to_vec();
     let select = |geo: &[vz::catalog::GeolocationInfo]| vz::subset::selection(geo, None);
     let stride = (index.len() / 3000).max(1);

@@ -6,6 +6,8 @@
 //! shapely, and compares row for row; it also checks that the bytes read are at most 5% above the
 //! floor the catalog allows, and that DuckDB and geopandas read the output.
 
+use std::ffi::OsStr;
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::{json, Value};
@@ -41,8 +43,23 @@ async fn subset_equals_a_brute_force_oracle_and_reads_near_the_floor() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (catalog, granules) = index_fixtures(dir.path()).await;
     let real = repo().join("../shared/fixtures/real/icesat2");
+    // `vz subset --aoi AOI --manifests CATALOG` with `extra` flags, which must succeed: its stdout.
+    let subset = |label: &str, aoi: &Path, extra: &[&OsStr]| {
+        let run = Command::new(env!("CARGO_BIN_EXE_vz"))
+            .arg("subset")
+            .args(extra)
+            .arg("--aoi")
+            .arg(aoi)
+            .arg("--manifests")
+            .arg(&catalog)
+            .output()
+            .expect("run vz subset");
+        assert!(run.status.success(), "{label}: vz subset failed: {}", String::from_utf8_lossy(&run.stderr));
+        run.stdout
+    };
 
-    let mut cases = vec![("greenland".to_string(), repo().join("fixtures/greenland.geojson"))];
+    let greenland = repo().join("fixtures/greenland.geojson");
+    let mut cases = vec![("greenland".to_string(), greenland.clone())];
     for (name, geometry) in aois() {
         let path = dir.path().join(format!("{name}.geojson"));
         std::fs::write(&path, geometry.to_string()).expect("write aoi");
@@ -51,17 +68,8 @@ async fn subset_equals_a_brute_force_oracle_and_reads_near_the_floor() {
     let ids: serde_json::Map<String, Value> = granules.into_iter().map(|(id, path)| (id, json!(path))).collect();
     for (name, aoi) in cases {
         let output = dir.path().join(format!("{name}.parquet"));
-        let run = Command::new(env!("CARGO_BIN_EXE_vz"))
-            .args(["subset", "--json", "--aoi"])
-            .arg(&aoi)
-            .arg("--manifests")
-            .arg(&catalog)
-            .arg("-o")
-            .arg(&output)
-            .output()
-            .expect("run vz subset");
-        assert!(run.status.success(), "{name}: vz subset failed: {}", String::from_utf8_lossy(&run.stderr));
-        let report: Value = serde_json::from_slice(&run.stdout).expect("--json report");
+        let stdout = subset(&name, &aoi, &["--json".as_ref(), "-o".as_ref(), output.as_os_str()]);
+        let report: Value = serde_json::from_slice(&stdout).expect("--json report");
         let points = report["points"].as_u64().unwrap_or(0);
         if name == "real_atl06" && !real.exists() {
             continue;
@@ -87,16 +95,7 @@ async fn subset_equals_a_brute_force_oracle_and_reads_near_the_floor() {
     }
 
     // `--plan` reads nothing but the catalog: per granule, an upper bound of what the run read.
-    let greenland = repo().join("fixtures/greenland.geojson");
-    let plan = Command::new(env!("CARGO_BIN_EXE_vz"))
-        .args(["subset", "--plan", "--json", "--aoi"])
-        .arg(&greenland)
-        .arg("--manifests")
-        .arg(&catalog)
-        .output()
-        .expect("run vz subset --plan");
-    assert!(plan.status.success(), "vz subset --plan failed: {}", String::from_utf8_lossy(&plan.stderr));
-    let plan: Value = serde_json::from_slice(&plan.stdout).expect("--plan --json");
+    let plan: Value = serde_json::from_slice(&subset("--plan", &greenland, &["--plan".as_ref(), "--json".as_ref()])).expect("--plan --json");
     let ran: Value = serde_json::from_slice(&std::fs::read(dir.path().join("greenland.report.json")).expect("report")).expect("report json");
     let ran = ran["granules"].as_array().expect("granules").clone();
     let planned = plan.as_array().expect("a list of granules");
@@ -113,17 +112,8 @@ async fn subset_equals_a_brute_force_oracle_and_reads_near_the_floor() {
     // Without the subset index (a catalog of an older vz) the tables are read: the same file.
     std::fs::remove_dir_all(catalog.join(vz::catalog::SUBSET_INDEX)).expect("remove the subset index");
     let from_tables = dir.path().join("greenland-tables.parquet");
-    let run = Command::new(env!("CARGO_BIN_EXE_vz"))
-        .args(["subset", "--aoi"])
-        .arg(repo().join("fixtures/greenland.geojson"))
-        .arg("--manifests")
-        .arg(&catalog)
-        .arg("-o")
-        .arg(&from_tables)
-        .output()
-        .expect("run vz subset");
-    assert!(run.status.success(), "vz subset from the tables failed: {}", String::from_utf8_lossy(&run.stderr));
-    let read = |p: &std::path::Path| std::fs::read(p).expect("subset output");
+    subset("from the tables", &greenland, &["-o".as_ref(), from_tables.as_os_str()]);
+    let read = |p: &Path| std::fs::read(p).expect("subset output");
     assert!(read(&from_tables) == read(&dir.path().join("greenland.parquet")), "the tables and the subset index give different subsets");
 }
 
