@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 
 use bytes::Bytes;
-use vz::codec::{decode_chunk, read_rows_f64, to_f64, CodecError};
+use vz::codec::{decode_chunk, decode_chunk_front_into, read_rows_f64, to_f64, ChunkBuffers, CodecError};
 use vz::hdf5::{read_manifest, ReadOptions};
 use vz::manifest::{ArrayMeta, Datatype, GranuleManifest, Layout};
 use vz::source::{ByteSource, MemorySource};
@@ -215,10 +215,15 @@ fn compare_chunk(a: &ArrayMeta, coords: &[u64], values: &[f64], expected: &[f64]
 
 /// A synthetic 1-D f64 array with the given filters (write order), chunks of 4 rows.
 fn synthetic_array(filters: &[u16]) -> ArrayMeta {
+    synthetic_chunked(filters, 10, 4)
+}
+
+/// A synthetic 1-D f64 array of `rows` rows with the given filters, chunks of `chunk` rows.
+fn synthetic_chunked(filters: &[u16], rows: u64, chunk: u64) -> ArrayMeta {
     let json = serde_json::json!({
-        "path": "/synthetic", "shape": [10], "maxshape": [10],
+        "path": "/synthetic", "shape": [rows], "maxshape": [rows],
         "dtype": {"class": "float", "size": 8, "order": "LE"},
-        "layout": "chunked", "chunk_shape": [4],
+        "layout": "chunked", "chunk_shape": [chunk],
         "filters": filters.iter().map(|&id| serde_json::json!({"id": id, "name": format!("f{id}"), "flags": 0, "params": if id == 2 { vec![8] } else { vec![] }})).collect::<Vec<_>>(),
         "fill": {"defined": "user", "time": "ifset", "alloc_time": "incr", "value": "000000008087c3c0"},
         "attributes": [], "chunks": []
@@ -227,8 +232,12 @@ fn synthetic_array(filters: &[u16]) -> ArrayMeta {
 }
 
 fn zlib(data: &[u8]) -> Vec<u8> {
+    zlib_at(data, flate2::Compression::default())
+}
+
+fn zlib_at(data: &[u8], level: flate2::Compression) -> Vec<u8> {
     use std::io::Write;
-    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), level);
     e.write_all(data).expect("zlib");
     e.finish().expect("zlib")
 }
@@ -300,6 +309,52 @@ fn hostile_stored_bytes_give_errors_not_panics() {
         Err(e @ CodecError::UnsupportedFilter { id: 4, .. }) => assert!(e.to_string().contains("/synthetic chunk [2]")),
         other => panic!("expected UnsupportedFilter, got {other:?}"),
     }
+}
+
+/// What a subset reads of a chunk: its front, up to the last row wanted. Whatever the front, the
+/// stream (Huffman blocks or stored ones) or the buffers left by the chunk before, the bytes
+/// returned begin as the whole decoded chunk does; a damaged stream is an error or still the true
+/// front (when the damage lies past it), never other bytes.
+#[test]
+fn a_chunk_front_decodes_as_the_whole_chunk_begins() {
+    let rows = 5000u64;
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    // Track-like values: a slow drift plus noise in the low mantissa bits (as h_li compresses).
+    let values: Vec<u8> = (0..rows)
+        .flat_map(|i| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (1000.0 + i as f64 * 0.01 + (seed % 1000) as f64 * 1e-9).to_le_bytes()
+        })
+        .collect();
+    let a = synthetic_chunked(&[1], rows, rows);
+    let c = chunk_ref(0, 0, 0, 0);
+    let mut buffers = ChunkBuffers::default();
+    for level in [flate2::Compression::default(), flate2::Compression::none(), flate2::Compression::fast()] {
+        let stored = zlib_at(&values, level);
+        assert_eq!(decode_chunk(&a, &c, &stored).unwrap(), values);
+        // Fronts from one row to the whole chunk, across the 3/4 switch to whole-chunk decoding,
+        // largest first so each decode reuses a buffer still holding the one before.
+        for front_rows in [rows, 3751, 3749, 2000, 1024, 1] {
+            let front = (front_rows * 8) as usize;
+            let got = decode_chunk_front_into(&a, &c, &stored, front as u64, &mut buffers).unwrap();
+            assert!(got.len() >= front && values.starts_with(got), "level {level:?}, front {front_rows} rows");
+        }
+        for cut in (0..stored.len()).step_by(97) {
+            if let Ok(got) = decode_chunk_front_into(&a, &c, &stored[..cut], 8_000, &mut buffers) {
+                assert!(got.len() >= 8_000 && values.starts_with(got), "level {level:?}, stream cut at {cut}");
+            }
+        }
+    }
+    // Shuffle (and fletcher32) need the whole chunk: decoded whole, whatever the front.
+    let shuffled = synthetic_chunked(&[2, 1], rows, rows);
+    let stored = zlib(&shuffle8(&values));
+    assert_eq!(decode_chunk_front_into(&shuffled, &c, &stored, 8, &mut buffers).unwrap(), &values[..]);
+    // Garbage: an error. A bomb: only its front is inflated (what lies past it is not looked at).
+    assert!(decode_chunk_front_into(&a, &c, &[0x78, 0x9c, 0xff, 0xff, 0xff], 800, &mut buffers).is_err());
+    let bomb = zlib(&vec![0u8; 1 << 24]);
+    assert_eq!(decode_chunk_front_into(&a, &c, &bomb, 8_000, &mut buffers).unwrap(), &[0u8; 8_000][..]);
 }
 
 #[test]

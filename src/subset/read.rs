@@ -1,7 +1,7 @@
 //! Reading selected rows of 1-D arrays straight from the granule files: the chunks holding the rows
 //! are fetched in one coalesced round trip per file, and each is decoded once by the native filter
-//! pipeline (`codec::decode_chunk_into`), when its rows are read. No Zarr metadata is built or
-//! parsed on this path.
+//! pipeline (`codec::decode_chunk_front_into`), as far as its last wanted row, when its rows are
+//! read. No Zarr metadata is built or parsed on this path.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -16,7 +16,7 @@ use arrow::datatypes::{
 use bytes::Bytes;
 
 use super::SubsetError;
-use crate::codec::{decode_chunk_into, to_f64_into, ChunkBuffers};
+use crate::codec::{decode_chunk_front_into, to_f64_into, ChunkBuffers};
 use crate::manifest::{ArrayMeta, ByteOrder, Datatype};
 use crate::source::{self, ByteSource, SourceOptions, StatsSnapshot};
 
@@ -172,20 +172,23 @@ impl Fetched<'_> {
         let mut i = 0;
         while i < rows.len() {
             let k = rows[i] / len;
+            let chunk_end = k.saturating_add(1).saturating_mul(len);
             if current != Some(k) {
                 current = Some(k);
                 bytes = match self.chunks.get(&(array.path.as_str(), k)) {
                     Some(Stored::Raw(raw)) => raw,
                     Some(Stored::Encoded(stored, index)) => {
                         let chunk = array.chunks.get(*index).ok_or_else(|| fail(format!("no chunk {index}")))?;
-                        decode_chunk_into(array, chunk, stored, &mut self.buffers).map_err(|e| fail(e.to_string()))?
+                        // Decoded up to the last row wanted from it (a subset's rows often end early in a chunk).
+                        let last = rows[i + rows[i..].partition_point(|&r| r < chunk_end) - 1];
+                        let front = (last - k * len + 1).saturating_mul(size as u64);
+                        decode_chunk_front_into(array, chunk, stored, front, &mut self.buffers).map_err(|e| fail(e.to_string()))?
                     }
                     None => return Err(fail(format!("chunk {k} was not fetched"))),
                 };
             }
             // The run: consecutive rows up to the chunk's end (compared, not divided: a division
             // per row cost more than the conversion it guards).
-            let chunk_end = k.saturating_add(1).saturating_mul(len);
             let mut j = i + 1;
             while j < rows.len() && rows[j] == rows[j - 1] + 1 && rows[j] < chunk_end {
                 j += 1;
