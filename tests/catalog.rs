@@ -201,7 +201,18 @@ async fn the_subset_index_reads_back_as_the_tables_do() {
         for select in [&subset as &(dyn Fn(&[vz::catalog::GeolocationInfo]) -> Selection + Send + Sync), &everything] {
             let tables = decode_entry_selected(id, read("granules", id, "parquet"), read("arrays", id, "parquet"), read("chunks", id, "parquet"), select)
                 .expect("tables");
-            let fast = decode_subset_index(id, &index, select).expect("subset index");
+            let mut fast = decode_subset_index(id, &index, select).expect("subset index");
+            // Row boxes are the index's own (the tables have none): one per 512 rows of every chunk
+            // that keeps its shape, a box exactly where the run has a valid point.
+            for (path, (_, chunks)) in &mut fast.spatial {
+                for c in chunks.iter_mut() {
+                    let shaped = !c.h3.is_empty();
+                    let runs = (c.rows.end - c.rows.start).div_ceil(vz::spatial::ROW_BOX_ROWS as u64) as usize;
+                    assert_eq!(c.row_boxes.len(), if shaped { runs } else { 0 }, "{id} {path}: row boxes of rows {:?}", c.rows);
+                    assert_eq!(c.row_boxes.iter().any(Option::is_some), shaped && c.points > 0, "{id} {path}: rows {:?}", c.rows);
+                    c.row_boxes.clear();
+                }
+            }
             assert!(fast == tables, "{id}: the subset index decodes differently from the tables");
             tagged += fast.spatial.values().map(|(_, s)| s.iter().filter(|c| !c.h3.is_empty()).count()).sum::<usize>();
             checked += fast.manifest.chunk_count();

@@ -373,6 +373,7 @@ fn decode(
                 wkb,
                 h3,
                 time: seconds(t0, i).zip(seconds(t1, i)),
+                row_boxes: Vec::new(),
             });
             found[slot].push((chunk, spatial));
         }

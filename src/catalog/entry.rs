@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::manifest::GranuleManifest;
+use crate::spatial::BBox;
 
 /// Where on Earth and when the rows of one chunk lie.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -18,6 +19,10 @@ pub struct ChunkSpatial {
     pub h3: Vec<u64>,
     /// First and last time, as Unix seconds (UTC).
     pub time: Option<(f64, f64)>,
+    /// Box of each run of [`ROW_BOX_ROWS`](crate::spatial::ROW_BOX_ROWS) rows (`None`: no valid
+    /// point). vz's own accelerator for `vz subset`: kept in the subset index beside the H3 cells
+    /// and track, not in the Parquet tables, whose readers get an empty list.
+    pub row_boxes: Vec<Option<BBox>>,
 }
 
 /// One geolocated group of the granule.

@@ -14,7 +14,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use futures::TryStreamExt;
 
 use super::decode::{decode_entry, decode_entry_selected, CatalogReadError, Selection};
-use super::subset_index::{decode_subset_index, SUBSET_INDEX};
+use super::subset_index::{decode_subset_index, older_layout, SUBSET_INDEX};
 use super::{CatalogEntry, CatalogFile, GeolocationInfo};
 use crate::source::{GranuleLocation, SourceError, SourceOptions};
 
@@ -148,7 +148,7 @@ impl CatalogStore {
         granule: &str,
         select: &(dyn Fn(&[GeolocationInfo]) -> Selection + Send + Sync),
     ) -> Result<CatalogEntry, CatalogReadError> {
-        if let Some(index) = self.get_if_present(SUBSET_INDEX, granule).await? {
+        if let Some(index) = self.get_if_present(SUBSET_INDEX, granule).await?.filter(|b| !older_layout(b)) {
             return decode_subset_index(granule, &index, select).map_err(|mut e| {
                 e.file = format!("{}/{}", self.display, e.file);
                 e

@@ -17,7 +17,8 @@
 //! "VZSI" u32:version
 //! u32:n header(JSON, n bytes)       granule, url, size, source, etag, times, H3 resolution, groups
 //! u64:n pool(n bytes)               u32:count, count × u64:offset (from the pool's start), then
-//!                                   per shape: u32:cells, cells × u64, u32:wkb length | NONE, wkb
+//!                                   per shape: u32:cells, cells × u64, u32:wkb length | NONE, wkb,
+//!                                   u32:row boxes, row boxes × 4 f64 (xmin ymin xmax ymax; NaN: none)
 //! u32:arrays, per array:            u32:n path, u64:n body
 //! body:                             u32:n ArrayMeta JSON without its chunks, u32:chunks,
 //!                                   u32:n group | NONE (untagged), then per chunk:
@@ -25,8 +26,11 @@
 //!   when tagged: u64:row start, u64:row end, u64:points, u8:has time, [i64:µs, i64:µs], u32:shape
 //! ```
 //!
-//! A shape (a chunk's H3 cells and WKB track) is stored once and referred to by index: every
-//! chunk of a geolocated group repeats its latitude chunk's shape.
+//! A shape (a chunk's H3 cells, WKB track and row boxes) is stored once and referred to by index:
+//! every chunk of a geolocated group repeats its latitude chunk's shape. The row boxes are only
+//! here, not in the tables (see [`ChunkSpatial::row_boxes`]).
+//!
+//! Layout 1 (vz before row boxes) is read from the tables instead ([`older_layout`]).
 //!
 //! [`decode_entry_selected`]: super::decode_entry_selected
 
@@ -40,13 +44,14 @@ use super::decode::{CatalogReadError, Selection};
 use super::encode::{micros, CatalogError, CatalogFile};
 use super::{CatalogEntry, ChunkSpatial, GeolocationInfo, GranuleInfo, CATALOG_VERSION};
 use crate::manifest::{ArrayMeta, ChunkRef, GranuleManifest, SourceKind};
+use crate::spatial::BBox;
 
 /// Directory of the subset index files under the catalog root (`<granule>.vzs`).
 pub const SUBSET_INDEX: &str = "subset-index";
 
 const MAGIC: &[u8; 4] = b"VZSI";
-/// Layout version; a reader refuses any other.
-const VERSION: u32 = 1;
+/// Layout version; a reader refuses any other, and [`older_layout`] tells an older one.
+const VERSION: u32 = 2;
 /// An absent length-prefixed value.
 const NONE: u32 = u32::MAX;
 /// HDF5's largest rank.
@@ -101,32 +106,48 @@ fn put_opt(out: &mut Vec<u8>, bytes: Option<&[u8]>, granule: &str) -> Result<(),
     }
 }
 
+/// A shape as stored: H3 cells, WKB track, and the row boxes' bytes (4 f64 each, NaN for none).
+type Shape<'a> = (&'a [u64], Option<&'a [u8]>, Vec<u8>);
+
 /// Shapes, each stored once.
 #[derive(Default)]
 struct Pool<'a> {
-    index: HashMap<(&'a [u64], Option<&'a [u8]>), u32>,
-    shapes: Vec<(&'a [u64], Option<&'a [u8]>)>,
+    index: HashMap<Shape<'a>, u32>,
+    shapes: Vec<Shape<'a>>,
+}
+
+fn row_box_bytes(boxes: &[Option<BBox>]) -> Vec<u8> {
+    let none = BBox { xmin: f64::NAN, ymin: f64::NAN, xmax: f64::NAN, ymax: f64::NAN };
+    boxes.iter().flat_map(|b| {
+        let b = b.unwrap_or(none);
+        [b.xmin, b.ymin, b.xmax, b.ymax].map(f64::to_le_bytes)
+    }).flatten().collect()
 }
 
 impl<'a> Pool<'a> {
     fn intern(&mut self, s: &'a ChunkSpatial) -> u32 {
-        let key = (s.h3.as_slice(), s.wkb.as_deref());
-        *self.index.entry(key).or_insert_with(|| {
-            self.shapes.push(key);
-            u32::try_from(self.shapes.len() - 1).unwrap_or(NONE)
-        })
+        let key = (s.h3.as_slice(), s.wkb.as_deref(), row_box_bytes(&s.row_boxes));
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let i = u32::try_from(self.shapes.len()).unwrap_or(NONE);
+        self.shapes.push(key.clone());
+        self.index.insert(key, i);
+        i
     }
 
     fn encode(&self, granule: &str) -> Result<Vec<u8>, CatalogError> {
         let mut body = Vec::new();
         let mut offsets = Vec::with_capacity(self.shapes.len());
-        for (cells, wkb) in &self.shapes {
+        for (cells, wkb, boxes) in &self.shapes {
             offsets.push(body.len() as u64);
             put_count(&mut body, cells.len(), granule, "a chunk's H3 cells")?;
             for &c in *cells {
                 put_u64(&mut body, c);
             }
             put_opt(&mut body, *wkb, granule)?;
+            put_count(&mut body, boxes.len() / 32, granule, "a chunk's row boxes")?;
+            body.extend_from_slice(boxes);
         }
         let table = 4 + 8 * offsets.len() as u64;
         let mut out = Vec::with_capacity(table as usize + body.len());
@@ -315,7 +336,7 @@ impl<'a> Shapes<'a> {
         Ok(Shapes { pool, count })
     }
 
-    fn get(&self, i: u32) -> Result<(Vec<u64>, Option<Vec<u8>>), Truncated> {
+    fn get(&self, i: u32) -> Result<(Vec<u64>, Option<Vec<u8>>, Vec<Option<BBox>>), Truncated> {
         let i = i as usize;
         if i >= self.count {
             return Err(Truncated);
@@ -325,8 +346,30 @@ impl<'a> Shapes<'a> {
         let cells = input.count(8)?;
         let raw = input.take(cells * 8)?;
         let h3 = raw.as_chunks::<8>().0.iter().map(|b| u64::from_le_bytes(*b)).collect();
-        Ok((h3, input.opt()?.map(<[u8]>::to_vec)))
+        let wkb = input.opt()?.map(<[u8]>::to_vec);
+        let boxes = input.count(32)?;
+        let raw = input.take(boxes * 32)?;
+        let row_boxes = raw
+            .as_chunks::<32>()
+            .0
+            .iter()
+            .map(|b| match b.as_chunks::<8>().0 {
+                [x0, y0, x1, y1] => {
+                    let [xmin, ymin, xmax, ymax] = [x0, y0, x1, y1].map(|v| f64::from_le_bytes(*v));
+                    (!xmin.is_nan()).then_some(BBox { xmin, ymin, xmax, ymax })
+                }
+                _ => None,
+            })
+            .collect();
+        Ok((h3, wkb, row_boxes))
     }
+}
+
+/// Whether `bytes` are a subset index of an older layout, which a reader leaves for the tables
+/// (same entry, without row boxes) rather than refuse: a catalog indexed by an older vz stays
+/// readable without `vz index --force`.
+pub fn older_layout(bytes: &[u8]) -> bool {
+    bytes.starts_with(MAGIC) && bytes.get(4..8).is_some_and(|v| u32::from_le_bytes([v[0], v[1], v[2], v[3]]) < VERSION)
 }
 
 /// Rebuild the part of granule `granule`'s entry that `select` asks for, from its subset index:
@@ -410,8 +453,8 @@ fn decode(granule: &str, bytes: &[u8], select: &(dyn Fn(&[GeolocationInfo]) -> S
                         _ => Some((seconds(body.i64()?), seconds(body.i64()?))),
                     };
                     let shape = body.u32()?;
-                    let (h3, wkb) = if shaped { shapes.get(shape)? } else { (Vec::new(), None) };
-                    Some(ChunkSpatial { rows, points, wkb, h3, time })
+                    let (h3, wkb, row_boxes) = if shaped { shapes.get(shape)? } else { (Vec::new(), None, Vec::new()) };
+                    Some(ChunkSpatial { rows, points, wkb, h3, time, row_boxes })
                 }
             };
             chunks.push((chunk, tag));

@@ -159,6 +159,7 @@ fn to_spatial(f: Footprint, units: Option<TimeUnits>) -> ChunkSpatial {
             (Some((a, b)), Some(u)) => Some((u.to_unix(a), u.to_unix(b))),
             _ => None,
         },
+        row_boxes: f.row_boxes,
     }
 }
 

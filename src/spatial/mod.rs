@@ -16,6 +16,6 @@ pub mod wkb;
 
 pub use aoi::Aoi;
 pub use error::SpatialError;
-pub use footprint::{BBox, Footprint, GAP_KM, SIMPLIFY_TOLERANCE_DEG};
+pub use footprint::{BBox, Footprint, GAP_KM, ROW_BOX_ROWS, SIMPLIFY_TOLERANCE_DEG};
 pub use groups::{find_geolocated_groups, GeoOptions, GeolocatedGroup};
 pub use track::{chunk_rows, read_track, Track};

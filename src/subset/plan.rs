@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use crate::catalog::{CatalogEntry, ChunkSpatial, GeolocationInfo, Selection};
 use crate::manifest::ArrayMeta;
-use crate::spatial::{line, wkb, Aoi, SIMPLIFY_TOLERANCE_DEG};
+use crate::spatial::{line, wkb, Aoi, BBox, ROW_BOX_ROWS, SIMPLIFY_TOLERANCE_DEG};
 
 use super::{AoiCells, SubsetError};
 
@@ -87,6 +87,33 @@ fn may_meet(t: &ChunkSpatial, cells: &AoiCells, aoi: &Aoi) -> bool {
     aoi.meets_box(x0 - mx, y0 - my, x1 + mx, y1 + my)
 }
 
+/// The rows of a chunk that may hold a point of the area: the runs whose row box meets it (all of
+/// the chunk's rows when its tagging has no row boxes, as from the tables). Boxes are widened by a
+/// hair so that a point on a box edge is never lost to rounding in the crossing tests.
+fn rows_that_may_meet(t: &ChunkSpatial, aoi: &Aoi) -> Vec<Range<u64>> {
+    if t.row_boxes.is_empty() {
+        return vec![t.rows.clone()];
+    }
+    const HAIR: f64 = 1e-9;
+    let meets = |b: &BBox| {
+        let halves = if b.crosses_antimeridian() { [(b.xmin, 180.0), (-180.0, b.xmax)] } else { [(b.xmin, b.xmax); 2] };
+        halves.iter().any(|&(x0, x1)| aoi.meets_box(x0 - HAIR, b.ymin - HAIR, x1 + HAIR, b.ymax + HAIR))
+    };
+    let mut out: Vec<Range<u64>> = Vec::new();
+    let mut start = t.rows.start;
+    for b in &t.row_boxes {
+        let end = start.saturating_add(ROW_BOX_ROWS as u64).min(t.rows.end);
+        if b.as_ref().is_some_and(meets) {
+            match out.last_mut() {
+                Some(last) if last.end == start => last.end = end,
+                _ => out.push(start..end),
+            }
+        }
+        start = end;
+    }
+    out
+}
+
 /// Path of the array `name` (relative, `fit_statistics/dh_fit_dx`) of the geolocated group `geo`.
 fn column_path(geo: &GeolocationInfo, name: &str) -> String {
     format!("{}/{}", geo.group.trim_end_matches('/'), name.trim_matches('/'))
@@ -133,7 +160,7 @@ pub fn plan_granule(
                 Some((t0, t1)) => time.0.is_none_or(|s| t1 >= s) && time.1.is_none_or(|e| t0 <= e),
                 None => time == (None, None),
             })
-            .map(|t| t.rows.clone())
+            .flat_map(|t| rows_that_may_meet(t, aoi))
             .collect();
         if candidates.is_empty() {
             continue;
@@ -161,4 +188,35 @@ pub fn plan_granule(
         groups.push(GroupPlan { geo: geo.clone(), candidates: merge(candidates), columns });
     }
     Ok(GranulePlan { groups })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aoi(ring: &str) -> Aoi {
+        Aoi::from_geojson(&format!(r#"{{"type":"Polygon","coordinates":[{ring}]}}"#)).expect("AOI")
+    }
+
+    fn tag(rows: Range<u64>, row_boxes: Vec<Option<BBox>>) -> ChunkSpatial {
+        ChunkSpatial { rows, points: 1, row_boxes, ..ChunkSpatial::default() }
+    }
+
+    /// Runs whose box meets the area become candidate rows (joined when adjacent, the last run
+    /// cut at the chunk's end); a box across the antimeridian is tested as its two halves; a
+    /// chunk without row boxes (read from the tables) is a candidate whole.
+    #[test]
+    fn candidate_rows_are_the_runs_whose_box_meets_the_area() {
+        let area = aoi("[[-10,60],[10,60],[10,70],[-10,70],[-10,60]]");
+        let b = |xmin, ymin, xmax, ymax| Some(BBox { xmin, ymin, xmax, ymax });
+        let boxes = vec![b(-30.0, 50.0, -20.0, 55.0), b(-15.0, 58.0, -5.0, 61.0), b(0.0, 61.0, 1.0, 62.0), None, b(9.0, 69.0, 20.0, 80.0)];
+        assert_eq!(rows_that_may_meet(&tag(1000..3200, boxes), &area), vec![1512..2536, 3048..3200]);
+        assert_eq!(rows_that_may_meet(&tag(0..100, Vec::new()), &area), vec![0..100]);
+        // An area just east of the antimeridian: the crossing box meets it by its eastern half.
+        let pacific = aoi("[[-180,-5],[-175,-5],[-175,5],[-180,5],[-180,-5]]");
+        let crossing = vec![b(179.0, 0.0, -179.0, 1.0), b(170.0, 0.0, 174.0, 1.0)];
+        assert_eq!(rows_that_may_meet(&tag(0..1024, crossing), &pacific), vec![0..512]);
+        // A point on the area's edge is kept, as the exact test keeps it.
+        assert_eq!(rows_that_may_meet(&tag(0..10, vec![b(10.0, 65.0, 10.0, 65.0)]), &area), vec![0..10]);
+    }
 }
