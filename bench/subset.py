@@ -21,7 +21,8 @@ bytes).
     bench/subset.py [--data bench-data] [--vz target/release/vz] [--runs 3] [--aoi fixtures/greenland.geojson] [--no-s3]
                     [--vz-base OLD_VZ]
 
-With --vz-base, a second vz binary is timed in the same loop (before/after a change, same load).
+With --vz-base, a second vz binary is timed in the same loop (before/after a change, same load), on a
+catalog it indexes itself (untimed): a build reads the catalog layout it writes.
 
 Writes bench-data/results/subset-<time>.json (and subset-latest.json).
 """
@@ -219,6 +220,12 @@ def compare(a, granules, work):
     # what is measured), not kept from an older build.
     print("== catalog: vz index --force of %d granules into %s (untimed)" % (len(granules), catalog))
     run_vz(a.vz, ["index", *granules, "-o", catalog, "--force"])
+    # The other build reads a catalog it wrote itself: catalogs of another layout may be refused
+    # (or read from the tables, which is not what that build would time on its own catalog).
+    base_catalog = os.path.join(work, "base-catalog")
+    if a.vz_base:
+        print("== catalog of --vz-base: vz index --force into %s (untimed)" % base_catalog)
+        run_vz(a.vz_base, ["index", *granules, "-o", base_catalog, "--force"])
     index_path = os.path.join(work, "bbox-index.json")
     print("== per-chunk bbox index for the perchunk baseline (untimed)")
     with open(index_path, "w") as f:
@@ -232,13 +239,15 @@ def compare(a, granules, work):
     points, report = {}, None
     for i in range(a.runs + 1):
         for tool in plans:
-            r = run_vz(a.vz if tool == "vz-plan" else a.vz_base, ["subset", "--aoi", a.aoi, "--manifests", catalog, "--plan", "--json"])
+            vz, cat = (a.vz, catalog) if tool == "vz-plan" else (a.vz_base, base_catalog)
+            r = run_vz(vz, ["subset", "--aoi", a.aoi, "--manifests", cat, "--plan", "--json"])
             if i > 0:
                 times[tool].append(r["seconds"])
         for tool in tools:
             out = os.path.join(work, "%s.parquet" % tool)
             if tool in ("vz", "vz-base"):
-                r = run_vz(a.vz if tool == "vz" else a.vz_base, ["subset", "--aoi", a.aoi, "--manifests", catalog, "-o", out, "--json"])
+                vz, cat = (a.vz, catalog) if tool == "vz" else (a.vz_base, base_catalog)
+                r = run_vz(vz, ["subset", "--aoi", a.aoi, "--manifests", cat, "-o", out, "--json"])
                 n = r["points"]
                 if tool == "vz":
                     report = r
