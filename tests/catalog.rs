@@ -203,7 +203,7 @@ async fn the_subset_index_reads_back_as_the_tables_do() {
                 .expect("tables");
             let mut fast = decode_subset_index(id, &index, select).expect("subset index");
             // Row boxes are the index's own (the tables have none): one per 512 rows of every chunk
-            // that keeps its shape, a box exactly where the run has a valid point.
+            // that keeps its shape, and a box wherever its chunk has a valid point.
             for (path, (_, chunks)) in &mut fast.spatial {
                 for c in chunks.iter_mut() {
                     let shaped = !c.h3.is_empty();

@@ -116,12 +116,13 @@ struct Pool<'a> {
     shapes: Vec<Shape<'a>>,
 }
 
+/// Row boxes as stored: xmin, ymin, xmax, ymax as f64, NaN for a run without a box.
 fn row_box_bytes(boxes: &[Option<BBox>]) -> Vec<u8> {
-    let none = BBox { xmin: f64::NAN, ymin: f64::NAN, xmax: f64::NAN, ymax: f64::NAN };
-    boxes.iter().flat_map(|b| {
-        let b = b.unwrap_or(none);
-        [b.xmin, b.ymin, b.xmax, b.ymax].map(f64::to_le_bytes)
-    }).flatten().collect()
+    boxes
+        .iter()
+        .flat_map(|b| b.map_or([f64::NAN; 4], |b| [b.xmin, b.ymin, b.xmax, b.ymax]))
+        .flat_map(f64::to_le_bytes)
+        .collect()
 }
 
 impl<'a> Pool<'a> {

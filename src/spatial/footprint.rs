@@ -63,7 +63,8 @@ pub struct Footprint {
     /// (min, max) of the finite time values of the rows.
     pub time: Option<(f64, f64)>,
     /// Box of the valid positions of each run of [`ROW_BOX_ROWS`] rows, from the first row; `None`
-    /// for a run without any. Empty when the footprint has no H3 cells ([`Track::outline`]).
+    /// for a run without any. Empty when the footprint has no H3 cells ([`Track::outline`], or no
+    /// valid position at all).
     pub row_boxes: Vec<Option<BBox>>,
 }
 
@@ -181,8 +182,7 @@ impl Track {
             vals.fold(None, |acc: Option<(f64, f64)>, v| Some(acc.map_or((v, v), |(a, b)| (a.min(v), b.max(v)))))
         });
         if good.is_empty() {
-            let row_boxes = if res.is_some() { vec![None; pts.len().div_ceil(ROW_BOX_ROWS)] } else { Vec::new() };
-            return (Footprint { rows, points: 0, bbox: None, wkb: None, h3: Vec::new(), time, row_boxes }, Vec::new());
+            return (Footprint { rows, points: 0, bbox: None, wkb: None, h3: Vec::new(), time, row_boxes: Vec::new() }, Vec::new());
         }
         let mut h3: Vec<u64> = Vec::new();
         if let Some(res) = res {
